@@ -1,0 +1,271 @@
+"""One run configuration, and the single list of settings that defines it.
+
+Every setting is declared once, in ``SETTINGS``. The CLI builds its flags from
+that list, the app builds its widgets and its URL parameters from it, and
+``Config.from_dict`` validates any input against it. A bad value raises
+``ConfigError``, whose message names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+STYLES = ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
+
+#: Styles that update their weights by hand, without ``torch.optim``.
+MANUAL_UPDATE_STYLES = ("numpy", "tensor", "autograd", "function", "nn")
+
+#: Styles whose network has ``nn.Linear`` layers (weights *and* biases).
+LINEAR_STYLES = ("nn", "optim", "module", "dynamic")
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")
+DTYPES = ("float32", "float64")
+
+
+class ConfigError(ValueError):
+    """A setting is out of range, of the wrong type, or does not apply."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of the run configuration."""
+
+    name: str
+    kind: type  # int, float or str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    label: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        return f"{_fmt(self.low)} to {_fmt(self.high)}"
+
+    def parse(self, value: Any) -> Any:
+        """Convert and check one value; raise ConfigError naming this field."""
+        if self.choices:
+            text = str(value).strip().lower()
+            if text not in self.choices:
+                raise ConfigError(self.name, f"{value!r} is not allowed; choose {self.allowed()}")
+            return text
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            if self.kind is int:
+                number = float(value) if isinstance(value, str) else value
+                if isinstance(number, float):
+                    if not math.isfinite(number) or number != int(number):
+                        raise ValueError
+                    number = int(number)
+                parsed: Any = int(number)
+            else:
+                parsed = float(value)
+        except (TypeError, ValueError, OverflowError):
+            kind = "a whole number" if self.kind is int else "a number"
+            raise ConfigError(
+                self.name, f"{value!r} is not {kind}; allowed {self.allowed()}"
+            ) from None
+        if not math.isfinite(parsed) or not (self.low <= parsed <= self.high):
+            raise ConfigError(self.name, f"{_fmt(parsed)} is out of range; allowed {self.allowed()}")
+        return parsed
+
+
+def _fmt(number: float | None) -> str:
+    if number is None:
+        return "?"
+    if isinstance(number, float) and number != int(number) or abs(number) < 1e-3:
+        return f"{number:g}"
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("style", str, "numpy", "implementation style", choices=STYLES,
+            label="Implementation style"),
+    Setting("n", int, 64, "batch size N", 1, 4096, label="Batch size (N)"),
+    Setting("d_in", int, 1000, "input size D_in", 1, 10000, label="Input size (D_in)"),
+    Setting("hidden", int, 100, "hidden size H", 1, 4096, label="Hidden size (H)"),
+    Setting("d_out", int, 10, "output size D_out", 1, 1000, label="Output size (D_out)"),
+    Setting("lr", float, 1e-6, "learning rate", 1e-7, 1.0, label="Learning rate"),
+    Setting("optimizer", str, "sgd", "torch.optim optimizer (optim, module, dynamic)",
+            choices=OPTIMIZERS, label="Optimizer"),
+    Setting("momentum", float, 0.9, "momentum for the momentum and nesterov optimizers",
+            0.0, 0.999, label="Momentum"),
+    Setting("steps", int, 500, "number of training steps", 1, 1_000_000, label="Steps"),
+    Setting("seed", int, 0, "random seed for data and weights", 0, 2**31 - 1, label="Seed"),
+    Setting("dtype", str, "float32", "floating-point type", choices=DTYPES, label="Precision"),
+    Setting("device", str, "cpu", "device to train on (cpu, cuda, cuda:N, mps)", label="Device"),
+    Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10,
+            label="DynamicNet min depth"),
+    Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10,
+            label="DynamicNet max depth"),
+    Setting("hist_bins", int, 32, "gradient histogram bins (powers of two of |grad|)", 4, 128,
+            label="Histogram bins"),
+    Setting("hist_every", int, 10, "record a gradient histogram every k steps", 1, 100_000,
+            label="Histogram every k steps"),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+#: Each style's defaults, as the tutorial's cell sets them.
+STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "numpy": {"lr": 1e-6, "optimizer": "sgd"},
+    "tensor": {"lr": 1e-6, "optimizer": "sgd"},
+    "autograd": {"lr": 1e-6, "optimizer": "sgd"},
+    "function": {"lr": 1e-6, "optimizer": "sgd"},
+    "nn": {"lr": 1e-4, "optimizer": "sgd"},
+    "optim": {"lr": 1e-4, "optimizer": "adam"},
+    "module": {"lr": 1e-4, "optimizer": "sgd"},
+    "dynamic": {"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9},
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guards for the host, read from the environment so a deployment can tune them.
+
+    The defaults let a 2-core, 2 GB host run several sessions at once.
+    """
+
+    max_run_mb: float = 256.0  # estimated memory of one run's tensors
+    max_concurrent_runs: int = 4  # runs training at once in one app server
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        env = os.environ if environ is None else environ
+        values = {}
+        for field, conv, low in (("max_run_mb", float, 1.0), ("max_concurrent_runs", int, 1)):
+            key = "PLAYGROUND_" + field.upper()
+            if key in env:
+                try:
+                    value = conv(env[key])
+                except ValueError:
+                    raise ConfigError(key, f"{env[key]!r} is not a number") from None
+                if not value >= low:
+                    raise ConfigError(key, f"{value} is too small; allowed {low} or more")
+                values[field] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Config:
+    style: str = "numpy"
+    n: int = 64
+    d_in: int = 1000
+    hidden: int = 100
+    d_out: int = 10
+    lr: float = 1e-6
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    steps: int = 500
+    seed: int = 0
+    dtype: str = "float32"
+    device: str = "cpu"
+    min_depth: int = 0
+    max_depth: int = 3
+    hist_bins: int = 32
+    hist_every: int = 10
+
+    @classmethod
+    def for_style(cls, style: str, limits: Limits | None = None, **overrides: Any) -> Config:
+        """The tutorial's defaults for ``style``, with ``overrides`` on top (validated)."""
+        return cls.from_dict({**overrides, "style": style}, limits=limits)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], limits: Limits | None = None) -> Config:
+        """Validate a mapping of setting names to values (missing ones take defaults).
+
+        Defaults follow the style: ``{"style": "optim"}`` gives Adam at 1e-4.
+        """
+        unknown = sorted(set(values) - set(SETTINGS_BY_NAME))
+        if unknown:
+            raise ConfigError(unknown[0], "unknown setting; known: " + ", ".join(SETTINGS_BY_NAME))
+        style = SETTINGS_BY_NAME["style"].parse(values.get("style", "numpy"))
+        merged = {**STYLE_DEFAULTS[style], **values}
+        parsed = {}
+        for setting in SETTINGS:
+            if setting.name in merged and merged[setting.name] is not None:
+                if setting.name == "device":
+                    parsed["device"] = parse_device(merged["device"])
+                else:
+                    parsed[setting.name] = setting.parse(merged[setting.name])
+        config = cls(**parsed)
+        config.check(limits or Limits.from_env())
+        return config
+
+    def check(self, limits: Limits) -> None:
+        """Checks that involve several fields."""
+        if self.min_depth > self.max_depth:
+            raise ConfigError(
+                "min_depth",
+                f"{self.min_depth} is more than max_depth {self.max_depth}; "
+                "allowed 0 to max_depth",
+            )
+        if self.style in MANUAL_UPDATE_STYLES and self.optimizer != "sgd":
+            raise ConfigError(
+                "optimizer",
+                f"{self.optimizer!r} does not apply to style {self.style!r}, which updates "
+                "its weights by hand (plain SGD); choose style optim, module or dynamic",
+            )
+        if self.optimizer in MOMENTUM_OPTIMIZERS and self.momentum <= 0:
+            raise ConfigError(
+                "momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed 0 to 0.999"
+            )
+        if self.style == "numpy" and self.device != "cpu":
+            raise ConfigError("device", f"style numpy runs on the CPU only, not {self.device!r}; use cpu")
+        megabytes = self.estimated_mb()
+        if megabytes > limits.max_run_mb:
+            raise ConfigError(
+                "size",
+                f"n={self.n}, d_in={self.d_in}, hidden={self.hidden}, d_out={self.d_out} would need "
+                f"about {megabytes:.0f} MB; this server allows {limits.max_run_mb:.0f} MB per run "
+                "(PLAYGROUND_MAX_RUN_MB); make the sizes smaller",
+            )
+
+    def estimated_mb(self) -> float:
+        """Rough memory for one run: data, weights with gradients, optimizer state, activations."""
+        itemsize = 4 if self.dtype == "float32" else 8
+        params = self.d_in * self.hidden + self.hidden * self.d_out + 2 * self.hidden + self.d_out
+        if self.style == "dynamic":
+            params += self.hidden * self.hidden + self.hidden
+        layers = 1 + (self.max_depth if self.style == "dynamic" else 0)
+        activations = 4 * self.n * self.hidden * layers + 4 * self.n * self.d_out
+        data = self.n * self.d_in + self.n * self.d_out
+        # weights, grads, a copy for the update ratio, two optimizer buffers (Adam)
+        elements = data + 5 * params + activations
+        # Problem generation makes float64 copies on the CPU first.
+        return (elements * itemsize + (data + params) * 8) / 2**20
+
+    @property
+    def uses_optimizer(self) -> bool:
+        return self.style not in MANUAL_UPDATE_STYLES
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> Config:
+        return Config.from_dict({**self.to_dict(), **changes})
+
+
+def parse_device(value: Any) -> str:
+    """Check the *form* of a device name; whether it exists is ``devices.resolve``'s job."""
+    text = str(value).strip().lower()
+    if text in ("cpu", "cuda", "mps"):
+        return text
+    if text.startswith("cuda:") and text[5:].isdigit():
+        return text
+    raise ConfigError("device", f"{value!r} is not a device; allowed cpu, cuda, cuda:N or mps")

@@ -1,0 +1,76 @@
+"""The random data and the starting weights, the same for every style.
+
+For one seed every style sees the same x and y. The bias-free styles start from
+the same w1, w2 (standard normal, as in the tutorial); the styles built from
+``nn.Linear`` start from the same weights and biases, drawn the way
+``nn.Linear`` draws them (uniform in +-1/sqrt(fan_in)). Everything is drawn in
+float64 on the CPU from a generator of its own, then cast, so that a float32
+run and a float64 run, or a CPU run and a GPU run, start from the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import Config
+from .devices import resolve
+
+
+@dataclass
+class Linear:
+    weight: torch.Tensor  # (out_features, in_features), like nn.Linear
+    bias: torch.Tensor
+
+
+@dataclass
+class Problem:
+    x: torch.Tensor
+    y: torch.Tensor
+    w1: torch.Tensor  # (D_in, H), bias-free styles
+    w2: torch.Tensor  # (H, D_out)
+    linear1: Linear  # D_in -> H
+    linear2: Linear  # H -> D_out
+    middle: Linear  # H -> H, DynamicNet only
+    dtype: torch.dtype
+    device: torch.device
+
+    def tensor(self, value: torch.Tensor) -> torch.Tensor:
+        """A fresh copy of ``value`` in this run's dtype, on this run's device."""
+        return value.to(device=self.device, dtype=self.dtype, copy=True)
+
+    def array(self, value: torch.Tensor) -> np.ndarray:
+        """A fresh NumPy copy of ``value`` in this run's dtype."""
+        return value.numpy().astype(np.dtype(str(self.dtype).removeprefix("torch.")), copy=True)
+
+    def load_linear(self, layer: torch.nn.Linear, init: Linear) -> None:
+        """Give an ``nn.Linear`` layer this problem's starting weights."""
+        with torch.no_grad():
+            layer.weight.copy_(init.weight)
+            layer.bias.copy_(init.bias)
+
+
+def _uniform_linear(gen: torch.Generator, fan_in: int, fan_out: int) -> Linear:
+    bound = 1.0 / fan_in**0.5
+    weight = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+    bias = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+    return Linear(weight, bias)
+
+
+def make_problem(cfg: Config) -> Problem:
+    device = resolve(cfg.device)
+    gens = [torch.Generator().manual_seed(cfg.seed * 4 + k) for k in range(4)]
+    data, free, linear, middle = gens
+    N, D_in, H, D_out = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    x = torch.randn(N, D_in, generator=data, dtype=torch.float64)
+    y = torch.randn(N, D_out, generator=data, dtype=torch.float64)
+    w1 = torch.randn(D_in, H, generator=free, dtype=torch.float64)
+    w2 = torch.randn(H, D_out, generator=free, dtype=torch.float64)
+    linear1 = _uniform_linear(linear, D_in, H)
+    linear2 = _uniform_linear(linear, H, D_out)
+    # A stream of its own, so DynamicNet's outer layers equal TwoLayerNet's.
+    mid = _uniform_linear(middle, H, H)
+    return Problem(x, y, w1, w2, linear1, linear2, mid,
+                   dtype=getattr(torch, cfg.dtype), device=device)

@@ -1,0 +1,49 @@
+"""The registry: style name -> (class, one line on what the tutorial cell teaches).
+
+A new style is one new file plus one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    name: str
+    module: str
+    cls: str
+    title: str
+    lesson: str
+
+    def load(self):
+        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
+
+    def source(self) -> str:
+        """The code the engine runs for this style, as the app shows it."""
+        return inspect.getsource(importlib.import_module(f"{__name__}.{self.module}"))
+
+
+STYLES = {
+    s.name: s
+    for s in (
+        StyleInfo("numpy", "numpy_backprop", "NumpyNet", "NumPy, backprop by hand",
+                  "Every gradient written out with NumPy: the chain rule, one matrix product at a time."),
+        StyleInfo("tensor", "tensor_backprop", "TensorNet", "Tensors, backprop by hand",
+                  "The same code on torch tensors: same numbers, and it could run on a GPU."),
+        StyleInfo("autograd", "autograd", "AutogradNet", "Autograd",
+                  "loss.backward() computes the gradients the first two styles wrote by hand."),
+        StyleInfo("function", "function", "FunctionNet", "Custom autograd Function",
+                  "A ReLU with its own backward: you can teach autograd a new operation."),
+        StyleInfo("nn", "nn_sequential", "SequentialNet", "nn.Sequential",
+                  "Layers as Modules with weights and biases; a built-in loss function."),
+        StyleInfo("optim", "optim", "OptimNet", "torch.optim",
+                  "An optimizer (Adam) does the update; Adam reaches a low loss much faster."),
+        StyleInfo("module", "module", "ModuleNet", "Custom nn.Module",
+                  "Your own Module with its own forward(); SGD from torch.optim."),
+        StyleInfo("dynamic", "dynamic", "DynamicStyle", "DynamicNet: control flow + weight sharing",
+                  "The graph changes every step; one layer is reused 0 to 3 times. The loss is noisy."),
+    )
+}
