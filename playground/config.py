@@ -114,16 +114,18 @@ SETTINGS: tuple[Setting, ...] = (
             label="DynamicNet min depth"),
     Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10,
             label="DynamicNet max depth"),
+    Setting("stats_every", int, 20, "record gradient statistics every k steps", 1, 100_000,
+            label="Statistics every k steps"),
     Setting("hist_bins", int, 32, "gradient histogram bins (powers of two of |grad|)", 4, 128,
             label="Histogram bins"),
-    Setting("hist_every", int, 10, "record a gradient histogram every k steps", 1, 100_000,
+    Setting("hist_every", int, 20, "record a gradient histogram every k steps", 1, 100_000,
             label="Histogram every k steps"),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 #: Each style's defaults, as the tutorial's cell sets them.
 STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "numpy": {"lr": 1e-6, "optimizer": "sgd"},
+    "numpy": {"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"},  # NumPy's default
     "tensor": {"lr": 1e-6, "optimizer": "sgd"},
     "autograd": {"lr": 1e-6, "optimizer": "sgd"},
     "function": {"lr": 1e-6, "optimizer": "sgd"},
@@ -177,8 +179,9 @@ class Config:
     device: str = "cpu"
     min_depth: int = 0
     max_depth: int = 3
+    stats_every: int = 20
     hist_bins: int = 32
-    hist_every: int = 10
+    hist_every: int = 20
 
     @classmethod
     def for_style(cls, style: str, limits: Limits | None = None, **overrides: Any) -> Config:

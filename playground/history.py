@@ -1,0 +1,69 @@
+"""A bounded record of a run: named columns that thin themselves out as the run grows.
+
+A log holds at most ``capacity`` rows. It keeps every row while it can; when it
+is full it drops every other row and from then on takes only every second
+offered step (then every fourth, ...). So a 100,000-step run keeps the shape of
+its whole curve in a fixed amount of memory, and two logs fed the same rows end
+in the same state (the app's copy mirrors the engine's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Log:
+    def __init__(self, capacity: int = 2048, every: int = 1):
+        if capacity < 2:
+            raise ValueError("capacity must be at least 2")
+        self.capacity = capacity
+        self.every = every  # only steps that are multiples of this are kept
+        self.size = 0
+        self.columns: dict[str, np.ndarray] = {}
+
+    def wants(self, step: int) -> bool:
+        return step % self.every == 0
+
+    def append(self, row: dict) -> None:
+        """Add one row (a dict of numbers or 1-D arrays, with a "step"); missing columns are NaN."""
+        if not self.wants(row["step"]):
+            return
+        if self.size == self.capacity:
+            self._thin()
+        for name, value in row.items():
+            column = self.columns.get(name)
+            if column is None:
+                column = self.columns[name] = self._new_column(value)
+            column[self.size] = value
+        self.size += 1
+
+    def _new_column(self, value) -> np.ndarray:
+        shape = (self.capacity, *np.shape(value))
+        if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+            return np.zeros(shape, dtype=np.int64)
+        column = np.full(shape, np.nan)
+        return column
+
+    def _thin(self) -> None:
+        self.every *= 2
+        keep = np.flatnonzero(self.columns["step"][: self.size] % self.every == 0)
+        for column in self.columns.values():
+            column[: len(keep)] = column[keep]
+            column[len(keep) :] = np.nan if column.dtype.kind == "f" else 0
+        self.size = len(keep)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The kept values of one column (a view; copy it to keep it)."""
+        return self.columns[name][: self.size]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.columns
+
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self.columns.values())

@@ -1,0 +1,144 @@
+"""Gradient statistics and histograms, cheap enough to take at every step.
+
+Everything here works on NumPy views of the tensors (no copy on the CPU), where
+one call costs microseconds, not the tens that a small torch op costs.
+
+Histograms count |grad| per power of two. A gradient shrinks by orders of
+magnitude as the loss falls, so bins of equal width fixed at the first step
+would soon hold everything in the middle bin; octaves stay readable for the
+whole run. The octave of a float is its exponent bits, so a histogram is a
+shift, a mask and a ``bincount``: no logarithm, no search. Exact zeros (the
+gradient of a dead ReLU unit is exactly zero) are counted apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def as_numpy(value) -> np.ndarray | None:
+    """A NumPy view of a tensor on the CPU (a copy from a GPU); None stays None."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    value = value.detach()
+    if value.device.type != "cpu":
+        value = value.cpu()
+    return value.numpy()
+
+
+def _norm(a: np.ndarray) -> float:
+    flat = a.ravel()
+    return math.sqrt(float(flat.dot(flat)))
+
+
+class GradientStats:
+    """Per-step statistics of one style's weights and gradients."""
+
+    def __init__(self, style):
+        self.hidden = list(getattr(style, "hidden", []))
+        params = style.parameters()
+        self.before = {name: as_numpy(w).copy() for name, w in params.items()}
+        # Scratch space, reused: a fresh 400 kB array per call costs page faults.
+        self.scratch = {name: np.empty_like(w) for name, w in self.before.items()}
+        self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items()}
+        # Weights are updated in place, so on the CPU one NumPy view of each lasts the
+        # whole run (making a view costs ~10 us, as much as reading 100k numbers).
+        on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
+        self.views = {name: as_numpy(w) for name, w in params.items()} if on_cpu else None
+
+    def _weights(self, style) -> dict[str, np.ndarray]:
+        if self.views is not None:
+            return self.views
+        return {name: as_numpy(w) for name, w in style.parameters().items()}
+
+    def remember_weights(self, style) -> None:
+        """Call before a step whose update ratio you want."""
+        for name, w in self._weights(style).items():
+            np.copyto(self.before[name], w)
+
+    def measure(self, style) -> dict[str, float]:
+        """Statistics of the step just taken: per weight tensor the gradient's L2 norm,
+        mean and max of |grad|, and ||dW|| / ||W||; per hidden layer the fraction of
+        dead units (no gradient reached them: their ReLU was off for every example).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows
+            return self._measure(style)
+
+    def _measure(self, style) -> dict[str, float]:
+        row: dict[str, float] = {}
+        units = {name: (label, axis) for label, name, axis in self.hidden}
+        grads = style.gradients()
+        for name, w in self._weights(style).items():
+            g, scratch = as_numpy(grads[name]), self.scratch[name]
+            if g is None:  # not used this step (DynamicNet at depth 0)
+                row[f"{name}.grad_norm"] = row[f"{name}.grad_mean"] = row[f"{name}.grad_max"] = 0.0
+                if name in units:
+                    row[f"dead.{units[name][0]}"] = math.nan
+            else:
+                magnitude = np.abs(g, out=scratch)
+                row[f"{name}.grad_norm"] = _norm(g)
+                # sum |g| as a dot product with ones: BLAS, 4x faster than .mean() here
+                row[f"{name}.grad_mean"] = float(magnitude.ravel().dot(self.ones[name])) / g.size
+                if name in units:
+                    # A unit is dead when no gradient reached any of its weights.
+                    label, axis = units[name]
+                    per_unit = magnitude.max(axis=1 - axis)
+                    row[f"dead.{label}"] = float(np.count_nonzero(per_unit == 0)) / per_unit.size
+                    row[f"{name}.grad_max"] = float(per_unit.max())
+                else:
+                    row[f"{name}.grad_max"] = float(magnitude.max())
+            w_norm = _norm(w)
+            change = np.subtract(w, self.before[name], out=scratch)
+            row[f"{name}.update_ratio"] = _norm(change) / w_norm if w_norm else math.nan
+        return row
+
+
+class Histograms:
+    """Octave histograms of |grad| per weight tensor, with bins fixed at the first call."""
+
+    def __init__(self, bins: int):
+        self.bins = bins
+        self.low: dict[str, int] = {}  # per tensor: exponent of the lowest edge
+        self._index: dict[str, np.ndarray] = {}
+        self._scratch: dict[str, np.ndarray] = {}  # exponents, reused (see GradientStats)
+
+    def edges(self, name: str) -> np.ndarray:
+        """Bin edges of ``name``: 2**low, 2**(low+1), ..., 2**(low+bins)."""
+        return np.exp2(np.arange(self.low[name], self.low[name] + self.bins + 1, dtype=np.float64))
+
+    def measure(self, style) -> dict[str, np.ndarray]:
+        row = {}
+        for name, g in style.gradients().items():
+            g = as_numpy(g)
+            if g is None:
+                continue
+            counts, zeros = self._count(name, g)
+            row[f"hist.{name}"] = counts
+            row[f"zeros.{name}"] = zeros
+        return row
+
+    def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
+        if g.dtype == np.float32:
+            bits, shift, mask, bias, size = g.view(np.int32), 23, 0xFF, 127, 256
+        else:
+            bits, shift, mask, bias, size = g.view(np.int64), 52, 0x7FF, 1023, 2048
+        exponent = self._scratch.get(name)
+        if exponent is None or exponent.shape != g.shape:
+            exponent = self._scratch[name] = np.empty(g.shape, dtype=np.intp)
+        np.right_shift(bits, shift, out=exponent)
+        np.bitwise_and(exponent, mask, out=exponent)
+        raw = np.bincount(exponent.ravel(), minlength=size)
+        # raw[0] holds zeros and subnormal numbers; only then is counting zeros worth a pass
+        zeros = g.size - np.count_nonzero(g) if raw[0] else 0
+        raw[0] -= zeros
+        if name not in self.low:
+            used = np.flatnonzero(raw)
+            top = int(used[-1]) - bias + 2 if len(used) else 0
+            self.low[name] = top - self.bins
+            # raw bin e holds |g| in [2**(e-bias), 2**(e-bias+1)): map it to a fixed bin,
+            # the lowest bin taking everything smaller, the highest everything larger.
+            self._index[name] = np.clip(np.arange(size) - bias - self.low[name], 0, self.bins - 1)
+        counts = np.bincount(self._index[name], weights=raw, minlength=self.bins).astype(np.int64)
+        return counts, zeros
