@@ -45,9 +45,11 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--style", nargs="*", default=list(STYLES), choices=STYLES)
     args = parser.parse_args(argv)
-    print(f"Engine vs bare tutorial loop, {args.steps} steps at 64/1000/100/10, median of "
-          f"{args.repeats}; {date.today()}, {platform.processor() or platform.machine()}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print(
+        f"Engine vs bare tutorial loop, {args.steps} steps at 64/1000/100/10, median of "
+        f"{args.repeats}; {date.today()}, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+    )
     print("| style | bare ms/step | engine ms/step | engine / bare |")
     print("|---|---|---|---|")
     for style in args.style:

@@ -78,9 +78,7 @@ class Setting:
                 parsed = float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if self.kind is int else "a number"
-            raise ConfigError(
-                self.name, f"{value!r} is not {kind}; allowed {self.allowed()}"
-            ) from None
+            raise ConfigError(self.name, f"{value!r} is not {kind}; allowed {self.allowed()}") from None
         if not math.isfinite(parsed) or not (self.low <= parsed <= self.high):
             raise ConfigError(self.name, f"{_fmt(parsed)} is out of range; allowed {self.allowed()}")
         return parsed
@@ -95,31 +93,66 @@ def _fmt(number: float | None) -> str:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("style", str, "numpy", "implementation style", choices=STYLES,
-            label="Implementation style"),
+    Setting("style", str, "numpy", "implementation style", choices=STYLES, label="Implementation style"),
     Setting("n", int, 64, "batch size N", 1, 4096, label="Batch size (N)"),
     Setting("d_in", int, 1000, "input size D_in", 1, 10000, label="Input size (D_in)"),
     Setting("hidden", int, 100, "hidden size H", 1, 4096, label="Hidden size (H)"),
     Setting("d_out", int, 10, "output size D_out", 1, 1000, label="Output size (D_out)"),
     Setting("lr", float, 1e-6, "learning rate", 1e-7, 1.0, label="Learning rate"),
-    Setting("optimizer", str, "sgd", "torch.optim optimizer (optim, module, dynamic)",
-            choices=OPTIMIZERS, label="Optimizer"),
-    Setting("momentum", float, 0.9, "momentum for the momentum and nesterov optimizers",
-            0.0, 0.999, label="Momentum"),
+    Setting(
+        "optimizer",
+        str,
+        "sgd",
+        "torch.optim optimizer (optim, module, dynamic)",
+        choices=OPTIMIZERS,
+        label="Optimizer",
+    ),
+    Setting(
+        "momentum",
+        float,
+        0.9,
+        "momentum for the momentum and nesterov optimizers",
+        0.0,
+        0.999,
+        label="Momentum",
+    ),
     Setting("steps", int, 500, "number of training steps", 1, 1_000_000, label="Steps"),
     Setting("seed", int, 0, "random seed for data and weights", 0, 2**31 - 1, label="Seed"),
     Setting("dtype", str, "float32", "floating-point type", choices=DTYPES, label="Precision"),
     Setting("device", str, "cpu", "device to train on (cpu, cuda, cuda:N, mps)", label="Device"),
-    Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10,
-            label="DynamicNet min depth"),
-    Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10,
-            label="DynamicNet max depth"),
-    Setting("stats_every", int, 20, "record gradient statistics every k steps", 1, 100_000,
-            label="Statistics every k steps"),
-    Setting("hist_bins", int, 32, "gradient histogram bins (powers of two of |grad|)", 4, 128,
-            label="Histogram bins"),
-    Setting("hist_every", int, 20, "record a gradient histogram every k steps", 1, 100_000,
-            label="Histogram every k steps"),
+    Setting(
+        "min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"
+    ),
+    Setting(
+        "max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10, label="DynamicNet max depth"
+    ),
+    Setting(
+        "stats_every",
+        int,
+        20,
+        "record gradient statistics every k steps",
+        1,
+        100_000,
+        label="Statistics every k steps",
+    ),
+    Setting(
+        "hist_bins",
+        int,
+        32,
+        "gradient histogram bins (powers of two of |grad|)",
+        4,
+        128,
+        label="Histogram bins",
+    ),
+    Setting(
+        "hist_every",
+        int,
+        20,
+        "record a gradient histogram every k steps",
+        1,
+        100_000,
+        label="Histogram every k steps",
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -215,8 +248,7 @@ class Config:
         if self.min_depth > self.max_depth:
             raise ConfigError(
                 "min_depth",
-                f"{self.min_depth} is more than max_depth {self.max_depth}; "
-                "allowed 0 to max_depth",
+                f"{self.min_depth} is more than max_depth {self.max_depth}; allowed 0 to max_depth",
             )
         if self.style in MANUAL_UPDATE_STYLES and self.optimizer != "sgd":
             raise ConfigError(

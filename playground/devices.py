@@ -34,8 +34,10 @@ def resolve(name: str) -> torch.device:
     if name.startswith("cuda"):
         index = int(name[5:]) if ":" in name else 0
         if not torch.cuda.is_available():
-            raise ConfigError("device", f"{name!r} is not available here. {why_no_cuda()} "
-                              f"Available: {', '.join(available())}")
+            raise ConfigError(
+                "device",
+                f"{name!r} is not available here. {why_no_cuda()} Available: {', '.join(available())}",
+            )
         if index >= torch.cuda.device_count():
             raise ConfigError("device", f"{name!r} does not exist; available: {', '.join(available())}")
         return torch.device("cuda", index)

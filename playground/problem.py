@@ -72,5 +72,4 @@ def make_problem(cfg: Config) -> Problem:
     linear2 = _uniform_linear(linear, H, D_out)
     # A stream of its own, so DynamicNet's outer layers equal TwoLayerNet's.
     mid = _uniform_linear(middle, H, H)
-    return Problem(x, y, w1, w2, linear1, linear2, mid,
-                   dtype=getattr(torch, cfg.dtype), device=device)
+    return Problem(x, y, w1, w2, linear1, linear2, mid, dtype=getattr(torch, cfg.dtype), device=device)

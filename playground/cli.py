@@ -1,0 +1,123 @@
+"""The command line: ``python -m playground train|styles``.
+
+    python -m playground train --style module --steps 500
+    python -m playground train --style optim --lr 1e-3 --json | head
+    python -m playground train --config run.json      # replay an exported run
+    python -m playground styles
+
+Flags are the config's settings (``config.SETTINGS``) with dashes. Bad input
+exits with status 2 and one line on stderr; a diverged run exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .config import SETTINGS, STYLE_DEFAULTS, Config, ConfigError
+from .styles import STYLES
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m playground", description="Backprop Playground engine")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    train = commands.add_parser("train", help="train one style and print its losses")
+    for setting in SETTINGS:
+        # Values stay strings here: Config validates them, with the same messages everywhere.
+        train.add_argument(
+            setting.flag,
+            dest=setting.name,
+            metavar=setting.name.upper(),
+            help=f"{setting.help} ({setting.allowed() if setting.name != 'device' else 'cpu, cuda, cuda:N, mps'})",
+        )
+    train.add_argument(
+        "--config",
+        dest="config_file",
+        metavar="FILE",
+        help="a JSON file: a config, or a run exported by the app; flags override it",
+    )
+    train.add_argument("--json", action="store_true", help="print one JSON object per step")
+    commands.add_parser("styles", help="list the styles with their tutorial defaults")
+    return parser
+
+
+def load_config_file(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as error:
+        raise ConfigError("config", f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError("config", f"{path} is not valid JSON ({error.msg}, line {error.lineno})") from None
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        data = data["config"]  # an exported run: {"config": ..., "history": ...}
+    if not isinstance(data, dict):
+        raise ConfigError("config", f"{path} must hold a JSON object of settings")
+    return data
+
+
+def config_from_args(args) -> Config:
+    values = load_config_file(args.config_file) if args.config_file else {}
+    flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    if "style" in flags and flags["style"] != values.get("style"):
+        # A new style on the command line brings its own tutorial defaults.
+        values = {k: v for k, v in values.items() if k not in STYLE_DEFAULTS.get(values.get("style"), {})}
+    return Config.from_dict({**values, **flags})
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def train(cfg: Config, as_json: bool, out=sys.stdout) -> int:
+    from .trainer import DIVERGED, Trainer
+
+    trainer = Trainer(cfg)
+    while (row := trainer.step()) is not None:
+        if as_json:
+            out.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+        elif row["step"] % 100 == 99:
+            out.write(f"{row['step']} {row['loss']}\n")
+    out.flush()
+    if trainer.status == DIVERGED:
+        print(trainer.message, file=sys.stderr)
+        return 1
+    return 0
+
+
+def list_styles(out=sys.stdout) -> int:
+    out.write(f"{'style':<9} {'lr':<7} {'optimizer':<9} {'dtype':<8} steps  what it shows\n")
+    for name, info in STYLES.items():
+        cfg = Config.for_style(name)
+        out.write(f"{name:<9} {cfg.lr:<7g} {cfg.optimizer:<9} {cfg.dtype:<8} {cfg.steps:<6} {info.lesson}\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "styles":
+            return list_styles()
+        return train(config_from_args(args), args.json)
+    except (UsageError, ConfigError) as error:
+        print(f"python -m playground: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
