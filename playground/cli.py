@@ -39,7 +39,7 @@ def build_parser() -> Parser:
             setting.flag,
             dest=setting.name,
             metavar=setting.name.upper(),
-            help=f"{setting.help} ({setting.allowed() if setting.name != 'device' else 'cpu, cuda, cuda:N, mps'})",
+            help=f"{setting.help} ({setting.allowed()})",
         )
     train.add_argument(
         "--config",

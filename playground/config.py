@@ -47,12 +47,15 @@ class Setting:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     label: str = ""
+    allowed_text: str = ""
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
     def allowed(self) -> str:
+        if self.allowed_text:
+            return self.allowed_text
         if self.choices:
             return "one of " + ", ".join(self.choices)
         return f"{_fmt(self.low)} to {_fmt(self.high)}"
@@ -119,7 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("steps", int, 500, "number of training steps", 1, 1_000_000, label="Steps"),
     Setting("seed", int, 0, "random seed for data and weights", 0, 2**31 - 1, label="Seed"),
     Setting("dtype", str, "float32", "floating-point type", choices=DTYPES, label="Precision"),
-    Setting("device", str, "cpu", "device to train on (cpu, cuda, cuda:N, mps)", label="Device"),
+    Setting(
+        "device", str, "cpu", "device to train on", label="Device", allowed_text="cpu, cuda, cuda:N or mps"
+    ),
     Setting(
         "min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"
     ),
