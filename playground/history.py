@@ -24,10 +24,13 @@ class Log:
     def wants(self, step: int) -> bool:
         return step % self.every == 0
 
-    def append(self, row: dict) -> None:
-        """Add one row (a dict of numbers or 1-D arrays, with a "step"); missing columns are NaN."""
+    def append(self, row: dict) -> bool:
+        """Add one row (a dict of numbers or 1-D arrays, with a "step"); missing columns are NaN.
+
+        Returns whether the row was kept.
+        """
         if not self.wants(row["step"]):
-            return
+            return False
         if self.size == self.capacity:
             self._thin()
         for name, value in row.items():
@@ -36,6 +39,7 @@ class Log:
                 column = self.columns[name] = self._new_column(value)
             column[self.size] = value
         self.size += 1
+        return True
 
     def _new_column(self, value) -> np.ndarray:
         shape = (self.capacity, *np.shape(value))

@@ -42,6 +42,8 @@ class Trainer:
         self.status = READY
         self.message = ""
         self.last: dict = {}
+        self.kept = False  # whether the history kept the last step's row
+        self.last_histograms: dict | None = None  # the histogram row of the last step, if any
         self.history = Log(HISTORY_ROWS)
         self.histograms = Log(HISTOGRAM_ROWS, every=cfg.hist_every)
         self.stats = GradientStats(self.net)
@@ -58,6 +60,17 @@ class Trainer:
     def set_learning_rate(self, lr: float) -> None:
         """Change the learning rate from the next step on (validated like the config)."""
         self.net.learning_rate = SETTINGS_BY_NAME["lr"].parse(lr)
+
+    def set_steps(self, steps: int) -> None:
+        """Change the run's length; a finished run that is given more steps can go on."""
+        self.cfg = self.cfg.replace(steps=steps)
+        if self.status == DONE and self.steps_done < self.cfg.steps:
+            self.status, self.message = READY, ""
+        elif self.status == READY and self.steps_done >= self.cfg.steps:
+            self.status = DONE
+            self.message = (
+                f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
+            )
 
     def step(self) -> dict | None:
         """Take one step; return its row, or None when the run has already ended."""
@@ -76,9 +89,11 @@ class Trainer:
             row.update(self.stats.measure(self.net))
         self.steps_done = t + 1
         self.last = row
-        self.history.append(row)
+        self.kept = self.history.append(row)
+        self.last_histograms = None
         if self.histograms.wants(t):
-            self.histograms.append({"step": t, **self.binning.measure(self.net)})
+            self.last_histograms = {"step": t, **self.binning.measure(self.net)}
+            self.histograms.append(self.last_histograms)
         if not math.isfinite(loss):
             self._diverged(t, loss)
         elif self.steps_done >= self.cfg.steps:

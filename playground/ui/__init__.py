@@ -1,0 +1,1 @@
+"""The Streamlit user interface. The engine (the rest of ``playground``) never imports this."""

@@ -1,0 +1,471 @@
+"""The Streamlit page: controls in the sidebar, run buttons, live charts, the code that runs.
+
+Per-session state lives in ``st.session_state`` only; what all sessions share
+(the cap on runs training at once) lives in ``shared()``, a cache resource.
+Training happens in a worker process per run (``playground.worker``); this
+page sends it commands and draws what it sends back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+
+import numpy as np
+import streamlit as st
+
+from .. import devices
+from ..config import (
+    MANUAL_UPDATE_STYLES,
+    MOMENTUM_OPTIMIZERS,
+    OPTIMIZERS,
+    SETTINGS_BY_NAME,
+    STYLE_DEFAULTS,
+    STYLES,
+    Config,
+    ConfigError,
+    Limits,
+)
+from ..optimizers import LABELS as OPTIMIZER_LABELS
+from ..styles import STYLES as STYLE_INFO
+from ..worker import RunClient, warm_up
+from . import charts
+
+FAST_S = 0.2  # metrics and loss curve: 5 updates a second while training
+SLOW_S = 1.0  # gradient charts
+IDLE_S = 10.0  # while idle: tell the worker the page is still open
+PING_S = 5.0
+
+#: Settings whose change makes a new run. The learning rate and the run length apply to the run in place.
+LIVE_SETTINGS = ("lr", "steps")
+RUN_SETTINGS = (
+    "style",
+    "n",
+    "d_in",
+    "hidden",
+    "d_out",
+    "lr",
+    "optimizer",
+    "momentum",
+    "steps",
+    "seed",
+    "dtype",
+    "device",
+    "min_depth",
+    "max_depth",
+)
+
+LR_GRID = [m * 10.0**e for e in range(-7, 1) for m in (1, 2, 5) if m * 10.0**e <= 1.0]
+
+
+# ------------------------------------------------------------------ shared by all sessions
+
+
+class Shared:
+    """The one object every session sees: the limits and the live runs (to cap them)."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.lock = threading.Lock()
+        self.clients: weakref.WeakSet[RunClient] = weakref.WeakSet()
+        threading.Thread(target=warm_up, daemon=True).start()
+
+    def training(self) -> int:
+        with self.lock:
+            return sum(1 for c in self.clients if c.view.running and c.alive)
+
+    def add(self, client: RunClient) -> None:
+        with self.lock:
+            self.clients.add(client)
+
+
+@st.cache_resource
+def shared() -> Shared:
+    return Shared(Limits.from_env())
+
+
+# ------------------------------------------------------------------ settings
+
+
+def _defaults_for(style: str) -> dict:
+    return Config.for_style(style).to_dict()
+
+
+def init_state() -> None:
+    ss = st.session_state
+    if "style" not in ss:
+        for name, value in _defaults_for("numpy").items():
+            if name in RUN_SETTINGS:
+                ss[name] = value
+    ss.setdefault("speed_mode", "As fast as possible")
+    ss.setdefault("speed_cap", 20)
+    ss.setdefault("client", None)
+    ss.setdefault("notice", "")
+
+
+def on_style_change() -> None:
+    """Choosing a style loads its tutorial defaults (learning rate, optimizer, precision)."""
+    ss = st.session_state
+    defaults = _defaults_for(ss.style)
+    for name in (*STYLE_DEFAULTS[ss.style], "momentum", "dtype"):
+        ss[name] = defaults[name]
+    if ss.style == "numpy":
+        ss.device = "cpu"
+    ss.notice = f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}."
+
+
+def _snap_lr(value: float) -> float:
+    return min(LR_GRID, key=lambda v: abs(np.log10(v) - np.log10(value)))
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    style = ss.style
+    manual = style in MANUAL_UPDATE_STYLES
+    sb = st.sidebar
+    sb.header("Settings")
+    sb.selectbox(
+        SETTINGS_BY_NAME["style"].label,
+        STYLES,
+        key="style",
+        on_change=on_style_change,
+        format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
+    )
+    c1, c2 = sb.columns(2)
+    for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
+        s = SETTINGS_BY_NAME[name]
+        column.number_input(s.label, int(s.low), int(s.high), key=name, step=1)
+    if ss.lr not in LR_GRID:
+        ss.lr = _snap_lr(ss.lr)
+    sb.select_slider(
+        "Learning rate (log scale)",
+        LR_GRID,
+        key="lr",
+        format_func=lambda v: f"{v:.0e}",
+        help="Applies from the next step, even during a run.",
+    )
+    sb.selectbox(
+        "Optimizer", OPTIMIZERS, key="optimizer", disabled=manual, format_func=lambda o: OPTIMIZER_LABELS[o]
+    )
+    if manual:
+        sb.caption(f"Optimizer: not used by `{style}`, which updates its weights by hand (plain SGD).")
+    uses_momentum = not manual and ss.optimizer in MOMENTUM_OPTIMIZERS
+    sb.slider("Momentum", 0.0, 0.99, key="momentum", step=0.01, disabled=not uses_momentum)
+    if not uses_momentum:
+        sb.caption("Momentum: only SGD + momentum and Nesterov use it.")
+    available = devices.available()
+    if ss.device not in available:
+        ss.device = "cpu"
+    sb.selectbox("Device", available, key="device", disabled=style == "numpy")
+    if style == "numpy":
+        sb.caption("Device: NumPy runs on the CPU only.")
+    elif devices.why_no_cuda():
+        sb.caption(devices.why_no_cuda())
+    sb.selectbox("Precision", ("float32", "float64"), key="dtype")
+    d1, d2 = sb.columns(2)
+    dynamic = style == "dynamic"
+    d1.number_input("DynamicNet min depth", 0, 10, key="min_depth", disabled=not dynamic)
+    d2.number_input("DynamicNet max depth", 0, 10, key="max_depth", disabled=not dynamic)
+    if not dynamic:
+        sb.caption("Depth: only DynamicNet draws a depth each step.")
+    sb.number_input(
+        "Steps",
+        1,
+        int(SETTINGS_BY_NAME["steps"].high),
+        key="steps",
+        step=100,
+        help="Run length. Raising it lets a finished run go on.",
+    )
+    sb.number_input(
+        "Seed",
+        0,
+        int(SETTINGS_BY_NAME["seed"].high),
+        key="seed",
+        step=1,
+        help="The same seed gives every style the same data and starting weights.",
+    )
+    sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
+    sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
+
+
+def wanted_config() -> tuple[Config | None, str]:
+    """The config the widgets describe, or None and the validation message."""
+    ss = st.session_state
+    values = {name: ss[name] for name in RUN_SETTINGS}
+    if ss.style in MANUAL_UPDATE_STYLES:
+        values["optimizer"] = "sgd"
+    if ss.style != "dynamic":
+        values["min_depth"], values["max_depth"] = 0, 3
+    if ss.style == "numpy":
+        values["device"] = "cpu"
+    try:
+        return Config.from_dict(values, limits=shared().limits), ""
+    except ConfigError as error:
+        return None, str(error)
+
+
+# ------------------------------------------------------------------ the run
+
+
+def client() -> RunClient | None:
+    return st.session_state.client
+
+
+def drop_run(notice: str = "") -> None:
+    ss = st.session_state
+    if ss.client is not None:
+        ss.client.close()
+    ss.client = None
+    if notice:
+        ss.notice = notice
+
+
+def sync_run(cfg: Config) -> None:
+    """Apply settings to the current run: new structure means a new run; lr and steps apply in place."""
+    c = client()
+    if c is None:
+        return
+    old = c.view.config
+    structural = [n for n in RUN_SETTINGS if n not in LIVE_SETTINGS and getattr(old, n) != getattr(cfg, n)]
+    if structural:
+        drop_run(f"You changed {', '.join(structural)}: the run was reset.")
+        return
+    if old.lr != cfg.lr:
+        c.send("lr", cfg.lr)
+    if old.steps != cfg.steps:
+        c.send("steps", cfg.steps)
+    c.view.config = cfg
+
+
+def speed() -> float | None:
+    ss = st.session_state
+    return float(ss.speed_cap) if ss.speed_mode == "Slow motion" else None
+
+
+def new_run(cfg: Config) -> RunClient:
+    c = RunClient.start(cfg)
+    shared().add(c)
+    st.session_state.client = c
+    c.send("speed", speed())
+    return c
+
+
+def train(cfg: Config) -> None:
+    c = client()
+    if c is not None and c.view.status in ("done", "diverged", "error"):
+        drop_run()
+        c = None
+    if not (c and c.view.running) and shared().training() >= shared().limits.max_concurrent_runs:
+        st.session_state.notice = (
+            f"The server is busy: {shared().limits.max_concurrent_runs} runs are training right now, the most "
+            "it allows at once. Please wait a moment and press Train again; your settings are kept."
+        )
+        return
+    c = c or new_run(cfg)
+    c.send("speed", speed())
+    c.request("train")
+
+
+def step(cfg: Config) -> None:
+    c = client()
+    if c is not None and c.view.status in ("done", "diverged", "error"):
+        drop_run()
+        c = None
+    (c or new_run(cfg)).request("step", 1)
+
+
+def pause() -> None:
+    if client() is not None:
+        client().request("pause")
+
+
+# ------------------------------------------------------------------ live view
+
+
+def _weight_names(view) -> list[str]:
+    names = [c[: -len(".grad_norm")] for c in view.history.names() if c.endswith(".grad_norm")]
+    return names
+
+
+def live_metrics() -> None:
+    c = client()
+    ss = st.session_state
+    if c is not None:
+        c.poll()
+        if time.monotonic() - ss.get("pinged", 0) > PING_S:
+            c.send("ping")
+            ss.pinged = time.monotonic()
+    view = c.view if c else None
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Step", f"{view.steps_done}" if view else "0")
+    loss = view.last.get("loss") if view and view.last else None
+    m2.metric("Loss", f"{loss:.4g}" if loss is not None else "–")
+    m3.metric("Steps/s", f"{view.steps_per_s:,.0f}" if view and view.running else "–")
+    depth = view.last.get("depth") if view and view.last else None
+    m4.metric(
+        "Depth drawn",
+        str(depth) if depth is not None else "–",
+        help="DynamicNet draws how many times to reuse its middle layer, every step.",
+    )
+    if view is not None:
+        if view.error:
+            st.error(f"The run stopped: {view.error}")
+        elif view.status == "diverged":
+            st.error(view.message)
+        elif view.status == "done":
+            st.success(view.message)
+    diverged_at = view.last.get("step") if view and view.status == "diverged" else None
+    st.plotly_chart(
+        charts.loss_figure(view.history if view else _empty(), diverged_at),
+        key="loss_chart",
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        "Look for: a steady fall on the log scale. A flat line means the learning rate is too small; "
+        "a jump up, or a red line where it stops, means it is too large."
+    )
+    was_running = ss.get("was_running", False)
+    ss.was_running = bool(view and view.running)
+    if was_running and not ss.was_running:
+        st.rerun(scope="app")  # the run stopped: redraw buttons, stop the timer
+
+
+def _empty():
+    from ..history import Log
+
+    return Log(2)
+
+
+def live_gradients() -> None:
+    c = client()
+    if c is None or not len(c.view.history):
+        st.info(
+            "Press **Train** (or **Step**) to see the gradients: their histograms, how their distribution "
+            "moves over time, their norms and the size of each update."
+        )
+        return
+    view = c.view
+    names = _weight_names(view)
+    if not names:
+        st.info("Gradient statistics appear from the first recorded step.")
+        return
+    sizes = view.sizes
+    edges = {
+        n: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float))
+        for n, low in view.edges_low.items()
+    }
+    g1, g2 = st.columns(2)
+    with g1:
+        st.plotly_chart(
+            charts.histogram_figure(view.histograms, names, edges, sizes),
+            key="hist_chart",
+            config={"displayModeBar": False},
+        )
+        st.caption(
+            "Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units."
+        )
+    with g2:
+        pick = st.selectbox(
+            "Tensor for the distribution over time", [n for n in names if n in edges], key="heatmap_tensor"
+        )
+        if pick:
+            st.plotly_chart(
+                charts.heatmap_figure(view.histograms, pick, edges[pick], sizes[pick]),
+                key="heatmap_chart",
+                config={"displayModeBar": False},
+            )
+        st.caption(
+            "Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude."
+        )
+    g3, g4 = st.columns(2)
+    with g3:
+        st.plotly_chart(
+            charts.per_tensor_figure(
+                view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||"
+            ),
+            key="norm_chart",
+            config={"displayModeBar": False},
+        )
+        st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
+    with g4:
+        st.plotly_chart(
+            charts.per_tensor_figure(
+                view.history,
+                names,
+                "update_ratio",
+                "Update / weight ratio per tensor",
+                "||ΔW|| / ||W||",
+                rule=charts.RULE_OF_THUMB,
+            ),
+            key="ratio_chart",
+            config={"displayModeBar": False},
+        )
+        st.caption(
+            "Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it "
+            "is unstable."
+        )
+    dead = [c for c in view.history.names() if c.startswith("dead.")]
+    if dead and view.last:
+        text = ", ".join(
+            f"{c[5:]}: {view.last.get(c, float('nan')):.0%}"
+            for c in dead
+            if c in view.last and np.isfinite(view.last[c])
+        )
+        if text:
+            st.caption(f"Dead ReLU units (no gradient this step): {text}")
+
+
+# ------------------------------------------------------------------ the page
+
+
+def main() -> None:
+    st.set_page_config(page_title="Backprop Playground", page_icon="🧠", layout="wide")
+    shared()
+    init_state()
+    sidebar()
+    ss = st.session_state
+    cfg, problem = wanted_config()
+    if cfg is not None:
+        sync_run(cfg)
+
+    st.title("Backprop Playground")
+    info = STYLE_INFO[ss.style]
+    st.markdown(f"**{info.title}.** {info.lesson}")
+
+    b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
+    c = client()
+    running = bool(c and c.view.running)
+    blocked = cfg is None
+    if b1.button(
+        "Train",
+        type="primary",
+        disabled=blocked or running,
+        use_container_width=True,
+        help="Start, or resume a paused run. On a finished run, starts again.",
+    ):
+        train(cfg)
+    if b2.button("Pause", disabled=not running, use_container_width=True):
+        pause()
+    if b3.button("Step", disabled=blocked or running, use_container_width=True, help="Take one step."):
+        step(cfg)
+    if b4.button("Reset", use_container_width=True, help="Forget the run; start again from step 0."):
+        drop_run("The run was reset.")
+    c = client()
+    running = bool(c and c.view.running)
+    if c is not None:
+        c.send("speed", speed())
+    if problem:
+        st.error(f"Cannot train with these settings: {problem}")
+    if ss.notice:
+        status.info(ss.notice)
+        ss.notice = ""
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
+        st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
+    with right:
+        st.subheader("The code that runs")
+        st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
+        st.code(info.source(), language="python", line_numbers=True)

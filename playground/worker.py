@@ -1,0 +1,270 @@
+"""Training in a process of its own, driven over a pipe.
+
+Why a process: the page (Streamlit's server, building figures) and training
+both want the CPU; in one process they fight over the GIL and training slows
+to a crawl (see the README's benchmark). A worker process trains with one
+intra-op thread and sends what it recorded, in batches, every ``FLUSH_S``.
+
+Processes start from a fork server that has already imported torch and the
+engine, so a new worker is ready in a fraction of a second instead of the ~3 s
+that importing torch takes (and the fork server itself starts with the app).
+
+A worker that hears nothing from its page for ``orphan_s`` seconds stops
+training and exits: nothing keeps training for nobody.
+
+    client = RunClient.start(config)      # in the server process
+    client.send("train")
+    for update in client.poll(): ...      # new rows, histograms, status
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+
+from .config import Config, ConfigError
+
+FLUSH_S = 0.05  # how often a training worker sends what it recorded
+CHUNK_S = 0.02  # longest stretch of training between two looks at the pipe
+ORPHAN_S = 45.0  # a worker whose page has been silent this long exits
+
+
+@functools.cache
+def context():
+    """The multiprocessing context: a fork server with torch preloaded where there is one."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["torch", "numpy", "playground.trainer"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the fork server now (it imports torch: seconds), so the first Train is quick."""
+    if context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+# ---------------------------------------------------------------- worker side
+
+
+def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
+    """The worker's main loop (runs in the child process)."""
+    import torch
+
+    torch.set_num_threads(1)  # the page and the browser need the other core
+    from .trainer import Trainer
+
+    try:
+        trainer = Trainer(Config.from_dict(cfg_dict))
+    except (ConfigError, RuntimeError, MemoryError) as error:
+        conn.send({"error": str(error)})
+        return
+    sizes = {
+        name: int(w.size if hasattr(w, "size") and not callable(w.size) else w.numel())
+        for name, w in trainer.net.parameters().items()
+    }
+    running, cap = False, None  # cap: most steps per second (None: as fast as possible)
+    rows, hists = [], []
+    heard = last_flush = time.monotonic()
+    window = []  # (time, steps_done) samples for steps/s
+
+    def flush():
+        nonlocal rows, hists, last_flush
+        now = time.monotonic()
+        window.append((now, trainer.steps_done))
+        while len(window) > 2 and now - window[0][0] > 1.0:
+            window.pop(0)
+        (t0, s0), (t1, s1) = window[0], window[-1]
+        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        conn.send(
+            {
+                "rows": rows,
+                "hists": hists,
+                "last": trainer.last,
+                "steps_done": trainer.steps_done,
+                "status": trainer.status,
+                "message": trainer.message,
+                "running": running,
+                "steps_per_s": rate if running else 0.0,
+                "edges": trainer.binning.low,
+                "learning_rate": trainer.learning_rate,
+                "sizes": sizes,
+            }
+        )
+        rows, hists = [], []
+        last_flush = now
+
+    def step(n: int) -> None:
+        for _ in range(n):
+            row = trainer.step()
+            if row is None:
+                return
+            if trainer.kept:
+                rows.append(row)
+            if trainer.last_histograms is not None:
+                hists.append(trainer.last_histograms)
+
+    flush()
+    while True:
+        timeout = 0 if running else 0.5
+        while conn.poll(timeout):
+            timeout = 0
+            try:
+                command, *args = conn.recv()
+            except (EOFError, OSError):
+                return
+            heard = time.monotonic()
+            if command == "train":
+                running = not trainer.finished
+            elif command == "pause":
+                running = False
+            elif command == "step":
+                running = False
+                step(args[0])
+            elif command == "lr":
+                trainer.set_learning_rate(args[0])
+            elif command == "steps":
+                trainer.set_steps(args[0])
+            elif command == "speed":
+                cap = args[0]
+            elif command == "ping":
+                pass  # the page is still there
+            elif command == "close":
+                return
+            flush()  # every command is answered with the state after it
+        if time.monotonic() - heard > orphan_s:
+            return  # the page is gone
+        if not running:
+            continue
+        start = time.monotonic()
+        if cap:
+            step(1)
+            time.sleep(max(0.0, 1.0 / cap - (time.monotonic() - start)))
+        else:
+            while time.monotonic() - start < CHUNK_S and not trainer.finished:
+                step(1)
+        if trainer.finished:
+            running = False
+            flush()
+        elif time.monotonic() - last_flush >= FLUSH_S:
+            flush()
+
+
+# ---------------------------------------------------------------- page side
+
+
+@dataclass
+class RunView:
+    """What the page knows of a run: the mirror of the worker's logs and its latest state."""
+
+    config: Config
+    history: object = None
+    histograms: object = None
+    last: dict = field(default_factory=dict)
+    steps_done: int = 0
+    status: str = "ready"
+    message: str = ""
+    running: bool = False
+    steps_per_s: float = 0.0
+    edges_low: dict = field(default_factory=dict)
+    learning_rate: float = 0.0
+    sizes: dict = field(default_factory=dict)  # entries per weight tensor
+    error: str = ""
+
+    def __post_init__(self):
+        from .history import Log
+        from .trainer import HISTOGRAM_ROWS, HISTORY_ROWS
+
+        self.history = Log(HISTORY_ROWS)
+        self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)
+        self.learning_rate = self.config.lr
+
+    def apply(self, update: dict) -> None:
+        if "error" in update:
+            self.error = update["error"]
+            self.status = "error"
+            self.running = False
+            return
+        for row in update["rows"]:
+            self.history.append(row)
+        for row in update["hists"]:
+            self.histograms.append(row)
+        for key in (
+            "last",
+            "steps_done",
+            "status",
+            "message",
+            "running",
+            "steps_per_s",
+            "learning_rate",
+            "sizes",
+        ):
+            setattr(self, key, update[key])
+        self.edges_low = update["edges"]
+
+
+class RunClient:
+    """The page's handle on one worker process."""
+
+    def __init__(self, process, conn, view: RunView):
+        self.process, self.conn, self.view = process, conn, view
+
+    @classmethod
+    def start(cls, cfg: Config, orphan_s: float = ORPHAN_S) -> RunClient:
+        ctx = context()
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=serve, args=(child, cfg.to_dict(), orphan_s), daemon=True)
+        process.start()
+        child.close()
+        return cls(process, parent, RunView(cfg))
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def send(self, command: str, *args) -> None:
+        try:
+            self.conn.send((command, *args))
+        except (BrokenPipeError, OSError):
+            self.view.error = self.view.error or "The training process stopped."
+
+    def poll(self, wait: float = 0.0) -> bool:
+        """Apply every update waiting in the pipe (waiting up to ``wait`` s for the first)."""
+        got = False
+        try:
+            while self.conn.poll(wait):
+                self.view.apply(self.conn.recv())
+                got, wait = True, 0
+        except (EOFError, OSError):
+            if not self.view.error and self.view.status not in ("done", "diverged"):
+                self.view.error = "The training process stopped."
+        return got
+
+    def request(self, command: str, *args, timeout: float = 10.0) -> None:
+        """Send a command and wait for the worker's answer (its state after the command)."""
+        self.poll()
+        self.send(command, *args)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.view.error:
+            if self.poll(wait=0.05) and not self.conn.poll(0):
+                return
+
+    def close(self) -> None:
+        self.send("close")
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        self.process.join(timeout=1.0)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
