@@ -69,7 +69,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         name: int(w.size if hasattr(w, "size") and not callable(w.size) else w.numel())
         for name, w in trainer.net.parameters().items()
     }
-    running, cap = False, None  # cap: most steps per second (None: as fast as possible)
+    running, cap, ack = False, None, 0  # cap: most steps per second (None: as fast as possible)
     rows, hists = [], []
     heard = last_flush = time.monotonic()
     window = []  # (time, steps_done) samples for steps/s
@@ -116,7 +116,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         while conn.poll(timeout):
             timeout = 0
             try:
-                command, *args = conn.recv()
+                ack, command, *args = conn.recv()
             except (EOFError, OSError):
                 return
             heard = time.monotonic()
@@ -175,6 +175,7 @@ class RunView:
     edges_low: dict = field(default_factory=dict)
     learning_rate: float = 0.0
     sizes: dict = field(default_factory=dict)  # entries per weight tensor
+    ack: int = 0  # the last command the worker has carried out
     error: str = ""
 
     def __post_init__(self):
@@ -214,6 +215,7 @@ class RunClient:
 
     def __init__(self, process, conn, view: RunView):
         self.process, self.conn, self.view = process, conn, view
+        self.sent = 0  # commands are numbered; the worker's updates say which it has done
 
     @classmethod
     def start(cls, cfg: Config, orphan_s: float = ORPHAN_S) -> RunClient:
@@ -229,8 +231,9 @@ class RunClient:
         return self.process.is_alive()
 
     def send(self, command: str, *args) -> None:
+        self.sent += 1
         try:
-            self.conn.send((command, *args))
+            self.conn.send((self.sent, command, *args))
         except (BrokenPipeError, OSError):
             self.view.error = self.view.error or "The training process stopped."
 
@@ -248,12 +251,10 @@ class RunClient:
 
     def request(self, command: str, *args, timeout: float = 10.0) -> None:
         """Send a command and wait for the worker's answer (its state after the command)."""
-        self.poll()
         self.send(command, *args)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.view.error:
-            if self.poll(wait=0.05) and not self.conn.poll(0):
-                return
+        while self.view.ack < self.sent and time.monotonic() < deadline and not self.view.error:
+            self.poll(wait=0.05)
 
     def close(self) -> None:
         self.send("close")

@@ -101,7 +101,7 @@ def init_state() -> None:
     ss.setdefault("speed_mode", "As fast as possible")
     ss.setdefault("speed_cap", 20)
     ss.setdefault("client", None)
-    ss.setdefault("notice", "")
+    ss.setdefault("notices", [])
 
 
 def on_style_change() -> None:
@@ -112,7 +112,7 @@ def on_style_change() -> None:
         ss[name] = defaults[name]
     if ss.style == "numpy":
         ss.device = "cpu"
-    ss.notice = f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}."
+    ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
 
 
 def _snap_lr(value: float) -> float:
@@ -218,7 +218,7 @@ def drop_run(notice: str = "") -> None:
         ss.client.close()
     ss.client = None
     if notice:
-        ss.notice = notice
+        ss.notices.append(notice)
 
 
 def sync_run(cfg: Config) -> None:
@@ -257,9 +257,9 @@ def train(cfg: Config) -> None:
         drop_run()
         c = None
     if not (c and c.view.running) and shared().training() >= shared().limits.max_concurrent_runs:
-        st.session_state.notice = (
-            f"The server is busy: {shared().limits.max_concurrent_runs} runs are training right now, the most "
-            "it allows at once. Please wait a moment and press Train again; your settings are kept."
+        st.session_state.notices.append(
+            f"The server is busy: {shared().limits.max_concurrent_runs} runs are training right now, the "
+            "most it allows at once. Please wait a moment and press Train again; your settings are kept."
         )
         return
     c = c or new_run(cfg)
@@ -445,11 +445,19 @@ def main() -> None:
         help="Start, or resume a paused run. On a finished run, starts again.",
     ):
         train(cfg)
-    if b2.button("Pause", disabled=not running, use_container_width=True):
+    if b2.button("Pause", key="pause", disabled=not running, use_container_width=True):
         pause()
-    if b3.button("Step", disabled=blocked or running, use_container_width=True, help="Take one step."):
+    if b3.button(
+        "Step",
+        key="step_button",
+        disabled=blocked or running,
+        use_container_width=True,
+        help="Take one step.",
+    ):
         step(cfg)
-    if b4.button("Reset", use_container_width=True, help="Forget the run; start again from step 0."):
+    if b4.button(
+        "Reset", key="reset", use_container_width=True, help="Forget the run; start again from step 0."
+    ):
         drop_run("The run was reset.")
     c = client()
     running = bool(c and c.view.running)
@@ -457,9 +465,9 @@ def main() -> None:
         c.send("speed", speed())
     if problem:
         st.error(f"Cannot train with these settings: {problem}")
-    if ss.notice:
-        status.info(ss.notice)
-        ss.notice = ""
+    for notice in ss.notices:
+        status.info(notice)
+    ss.notices = []
 
     left, right = st.columns([3, 2])
     with left:
