@@ -23,6 +23,8 @@ import functools
 import multiprocessing
 import os
 import time
+
+import numpy as np
 from dataclasses import dataclass, field
 
 from .config import Config, ConfigError
@@ -65,10 +67,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
     except (ConfigError, RuntimeError, MemoryError) as error:
         conn.send({"error": str(error)})
         return
-    sizes = {
-        name: int(w.size if hasattr(w, "size") and not callable(w.size) else w.numel())
-        for name, w in trainer.net.parameters().items()
-    }
+    sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
     running, cap, ack = False, None, 0  # cap: most steps per second (None: as fast as possible)
     rows, hists = [], []
     heard = last_flush = time.monotonic()
@@ -95,6 +94,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 "edges": trainer.binning.low,
                 "learning_rate": trainer.learning_rate,
                 "sizes": sizes,
+                "ack": ack,
             }
         )
         rows, hists = [], []
@@ -205,6 +205,7 @@ class RunView:
             "steps_per_s",
             "learning_rate",
             "sizes",
+            "ack",
         ):
             setattr(self, key, update[key])
         self.edges_low = update["edges"]

@@ -439,24 +439,25 @@ def main() -> None:
     blocked = cfg is None
     if b1.button(
         "Train",
+        key="train_button",
         type="primary",
         disabled=blocked or running,
-        use_container_width=True,
+        width="stretch",
         help="Start, or resume a paused run. On a finished run, starts again.",
     ):
         train(cfg)
-    if b2.button("Pause", key="pause", disabled=not running, use_container_width=True):
+    if b2.button("Pause", key="pause_button", disabled=not running, width="stretch"):
         pause()
     if b3.button(
         "Step",
         key="step_button",
         disabled=blocked or running,
-        use_container_width=True,
+        width="stretch",
         help="Take one step.",
     ):
         step(cfg)
     if b4.button(
-        "Reset", key="reset", use_container_width=True, help="Forget the run; start again from step 0."
+        "Reset", key="reset_button", width="stretch", help="Forget the run; start again from step 0."
     ):
         drop_run("The run was reset.")
     c = client()

@@ -1,0 +1,184 @@
+"""The page's script logic, in-process with Streamlit's AppTest.
+
+AppTest never fires ``run_every``, so live refresh is the browser test's job;
+here a run is advanced with Step, or with Train and then reruns that poll the
+worker.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    yield app
+    client = app.session_state["client"] if "client" in app.session_state else None
+    if client is not None:
+        client.close()
+
+
+def wait_for(at, condition, timeout=60.0):
+    """Rerun the page (each rerun polls the worker) until ``condition(at)`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if condition(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; metrics {metrics(at)}, errors {texts(at.error)}")
+
+
+def test_page_opens_with_the_tutorials_first_cell(at):
+    assert at.title[0].value == "Backprop Playground"
+    assert at.selectbox(key="style").value == "numpy"
+    assert at.session_state["lr"] == 1e-6
+    assert metrics(at)["Step"] == "0"
+    code = at.code[0].value
+    assert "grad_w1 = x.T.dot(grad_h)" in code  # the code panel shows the code that runs
+    labels = {w.label for w in at.sidebar.number_input}
+    assert {
+        "Batch size (N)",
+        "Input size (D_in)",
+        "Hidden size (H)",
+        "Output size (D_out)",
+        "Steps",
+        "Seed",
+    } <= labels
+
+
+def test_controls_that_do_not_apply_are_disabled_with_a_reason(at):
+    assert at.selectbox(key="optimizer").disabled
+    assert at.selectbox(key="device").disabled
+    assert at.number_input(key="min_depth").disabled and at.number_input(key="max_depth").disabled
+    captions = texts(at.sidebar.caption)
+    assert "updates its weights by hand" in captions
+    assert "NumPy runs on the CPU only" in captions
+    assert "only DynamicNet draws a depth" in captions
+    at.selectbox(key="style").select("dynamic").run()
+    assert not at.selectbox(key="optimizer").disabled
+    assert not at.number_input(key="min_depth").disabled
+    assert not at.slider(key="momentum").disabled  # momentum optimizer is dynamic's default
+    at.selectbox(key="optimizer").select("adam").run()
+    assert at.slider(key="momentum").disabled
+
+
+def test_device_choices_are_the_devices_that_exist(at):
+    import torch
+
+    at.selectbox(key="style").select("tensor").run()
+    options = at.selectbox(key="device").options
+    assert options[0] == "cpu"
+    if not torch.cuda.is_available():
+        assert options == ["cpu"]
+        assert "CUDA is absent" in texts(at.sidebar.caption)
+
+
+def test_style_switch_loads_the_tutorial_defaults(at):
+    at.selectbox(key="style").select("optim").run()
+    assert at.session_state["lr"] == 1e-4
+    assert at.session_state["optimizer"] == "adam"
+    assert at.session_state["dtype"] == "float32"
+    assert "torch.optim" in texts(at.markdown)
+    assert "optimizer.step()" in at.code[0].value
+    at.selectbox(key="style").select("dynamic").run()
+    assert at.session_state["optimizer"] == "momentum"
+    assert at.session_state["momentum"] == pytest.approx(0.9)
+    assert "class DynamicNet" in at.code[0].value
+
+
+def test_step_and_reset(at):
+    at.button(key="step_button").click().run()
+    first = metrics(at)
+    assert first["Step"] == "1"
+    assert float(first["Loss"]) > 0
+    at.button(key="step_button").click().run()
+    assert metrics(at)["Step"] == "2"
+    at.button(key="reset_button").click().run()
+    assert metrics(at)["Step"] == "0"
+    assert metrics(at)["Loss"] == "–"
+    assert "reset" in texts(at.info)
+
+
+def test_step_matches_the_engine(at):
+    from playground.config import Config
+    from playground.trainer import Trainer
+
+    at.selectbox(key="style").select("module").run()
+    for _ in range(3):
+        at.button(key="step_button").click().run()
+    trainer = Trainer(Config.for_style("module"))
+    rows = [trainer.step() for _ in range(3)]
+    assert metrics(at)["Loss"] == f"{rows[-1]['loss']:.4g}"
+
+
+def test_structural_change_resets_the_run_and_says_so(at):
+    at.button(key="step_button").click().run()
+    assert metrics(at)["Step"] == "1"
+    at.number_input(key="hidden").set_value(50).run()
+    assert metrics(at)["Step"] == "0"
+    assert "You changed hidden: the run was reset." in texts(at.info)
+
+
+def test_learning_rate_change_keeps_the_run(at):
+    at.button(key="step_button").click().run()
+    at.select_slider(key="lr").set_value(2e-6).run()
+    at.button(key="step_button").click().run()
+    assert metrics(at)["Step"] == "2"
+    assert at.session_state["client"].view.learning_rate == 2e-6
+
+
+def test_train_runs_to_the_end(at):
+    at.number_input(key="steps").set_value(300).run()
+    at.button(key="train_button").click().run()
+    wait_for(at, lambda a: "Finished 300 steps" in texts(a.success))
+    assert metrics(at)["Step"] == "300"
+    assert not at.exception
+
+
+def test_a_diverging_run_says_where_and_what_to_try(at):
+    at.selectbox(key="style").select("module").run()
+    at.select_slider(key="lr").set_value(1.0).run()
+    at.button(key="train_button").click().run()
+    wait_for(at, lambda a: len(a.error) > 0)
+    message = texts(at.error)
+    assert "diverged" in message and "at step" in message and "learning rate" in message
+    assert not at.exception
+    # the app stays usable: a smaller rate and Train start a fresh run
+    at.select_slider(key="lr").set_value(1e-4).run()
+    at.button(key="step_button").click().run()
+    assert metrics(at)["Step"] == "1"
+
+
+def test_bad_settings_get_a_message_and_block_training(at):
+    at.selectbox(key="style").select("dynamic").run()
+    at.number_input(key="min_depth").set_value(5).run()
+    at.number_input(key="max_depth").set_value(2).run()
+    assert "min_depth" in texts(at.error)
+    assert at.button(key="train_button").disabled
+    assert not at.exception
+
+
+def test_over_the_cap_a_visitor_is_told_to_wait(at, monkeypatch):
+    from playground.ui import page
+
+    monkeypatch.setattr(page.Shared, "training", lambda self: 10**6)
+    at.button(key="train_button").click().run()
+    assert "The server is busy" in texts(at.info)
+    assert metrics(at)["Step"] == "0"
