@@ -22,10 +22,11 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import select
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
-from dataclasses import dataclass, field
 
 from .config import Config, ConfigError
 
@@ -39,7 +40,7 @@ def context():
     """The multiprocessing context: a fork server with torch preloaded where there is one."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["torch", "numpy", "playground.trainer"])
+        ctx.set_forkserver_preload(["playground.warm"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -73,8 +74,14 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
     heard = last_flush = time.monotonic()
     window = []  # (time, steps_done) samples for steps/s
 
-    def flush():
+    def flush() -> bool:
+        """Send what was recorded; False (keep it for later) when the page is not reading.
+
+        Never blocks: a worker blocked on a full pipe would never notice that its page is gone.
+        """
         nonlocal rows, hists, last_flush
+        if not _writable(conn):
+            return False
         now = time.monotonic()
         window.append((now, trainer.steps_done))
         while len(window) > 2 and now - window[0][0] > 1.0:
@@ -99,6 +106,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         )
         rows, hists = [], []
         last_flush = now
+        return True
 
     def step(n: int) -> None:
         for _ in range(n):
@@ -111,6 +119,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 hists.append(trainer.last_histograms)
 
     flush()
+    heard = time.monotonic()
     while True:
         timeout = 0 if running else 0.5
         while conn.poll(timeout):
@@ -142,6 +151,9 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             return  # the page is gone
         if not running:
             continue
+        if rows and time.monotonic() - last_flush > FLUSH_S and not flush():
+            time.sleep(0.01)  # the page is behind: let it catch up before training on
+            continue
         start = time.monotonic()
         if cap:
             step(1)
@@ -154,6 +166,14 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             flush()
         elif time.monotonic() - last_flush >= FLUSH_S:
             flush()
+
+
+def _writable(conn) -> bool:
+    """Whether a send would not block (a Unix socket is writable while 3/4 of its buffer is free)."""
+    try:
+        return bool(select.select([], [conn.fileno()], [], 0)[1])
+    except (OSError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------- page side
