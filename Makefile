@@ -1,0 +1,34 @@
+# Two commands do all the set-up:
+#   make app    install what the app needs (in .venv) and start it on http://localhost:8501
+#   make test   install what the tests need (and Debian's Chromium, where apt-get exists) and run them all
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: app test chromium lint bench
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+app: $(BIN)/.installed
+	$(BIN)/python -m streamlit run app.py
+
+test: $(BIN)/.installed chromium
+	$(BIN)/python -m pytest
+
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	else echo "No apt-get: install Chromium yourself, or the browser test skips (it fails in CI)."; fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check . && $(BIN)/ruff check .
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.engine_overhead
+	$(BIN)/python -m benchmarks.live_page
