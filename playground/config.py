@@ -88,11 +88,12 @@ class Setting:
 
 
 def _fmt(number: float | None) -> str:
+    """A number as a person writes it: 500, 0.9, 1e-07, nan."""
     if number is None:
         return "?"
-    if isinstance(number, float) and number != int(number) or abs(number) < 1e-3:
-        return f"{number:g}"
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+    if isinstance(number, float) and math.isfinite(number) and number.is_integer():
+        return str(int(number))
+    return f"{number:g}" if isinstance(number, float) else str(number)
 
 
 SETTINGS: tuple[Setting, ...] = (

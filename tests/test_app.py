@@ -182,3 +182,36 @@ def test_over_the_cap_a_visitor_is_told_to_wait(at, monkeypatch):
     at.button(key="train_button").click().run()
     assert "The server is busy" in texts(at.info)
     assert metrics(at)["Step"] == "0"
+
+
+def test_a_shared_link_opens_its_setup():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "optim", "lr": "0.003", "hidden": "50", "seed": "7", "steps": "200"})
+    app.run()
+    assert not app.exception
+    ss = app.session_state
+    assert (ss["style"], ss["lr"], ss["hidden"], ss["seed"], ss["steps"]) == ("optim", 0.003, 50, 7, 200)
+    assert ss["optimizer"] == "adam"  # not in the link: the style's tutorial default
+    assert not app.warning
+
+
+def test_a_hostile_link_gets_warnings_and_a_working_page():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "nope", "lr": "nan", "n": "-5", "steps": "1e99", "device": "cuda:9"})
+    app.run()
+    assert not app.exception
+    warnings = texts(app.warning)
+    for field in ("style", "lr", "n", "steps", "device"):
+        assert f"{field}:" in warnings
+    app.button(key="step_button").click().run()
+    assert metrics(app)["Step"] == "1"
+    app.session_state["client"].close()
+
+
+def test_the_url_follows_the_settings(at):
+    at.selectbox(key="style").select("module").run()
+    at.number_input(key="hidden").set_value(42).run()
+    from playground.links import from_query
+
+    cfg, warnings = from_query({k: v for k, v in at.query_params.items()}, ["cpu"])
+    assert (cfg.style, cfg.hidden, cfg.lr) == ("module", 42, 1e-4) and not warnings

@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
-from .. import devices
+from .. import devices, links
 from ..config import (
     MANUAL_UPDATE_STYLES,
     MOMENTUM_OPTIMIZERS,
@@ -93,15 +94,18 @@ def _defaults_for(style: str) -> dict:
 
 
 def init_state() -> None:
+    """First run of a session: settings from the link (checked), else the tutorial's first cell."""
     ss = st.session_state
+    ss.setdefault("notices", [])
+    ss.setdefault("warnings", [])
     if "style" not in ss:
-        for name, value in _defaults_for("numpy").items():
-            if name in RUN_SETTINGS:
-                ss[name] = value
+        cfg, warnings = links.from_query(st.query_params.to_dict(), devices.available(), shared().limits)
+        for name in RUN_SETTINGS:
+            ss[name] = getattr(cfg, name)
+        ss.warnings += [f"From the link: {w}" for w in warnings]
     ss.setdefault("speed_mode", "As fast as possible")
     ss.setdefault("speed_cap", 20)
     ss.setdefault("client", None)
-    ss.setdefault("notices", [])
 
 
 def on_style_change() -> None:
@@ -113,10 +117,6 @@ def on_style_change() -> None:
     if ss.style == "numpy":
         ss.device = "cpu"
     ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
-
-
-def _snap_lr(value: float) -> float:
-    return min(LR_GRID, key=lambda v: abs(np.log10(v) - np.log10(value)))
 
 
 def sidebar() -> None:
@@ -136,13 +136,11 @@ def sidebar() -> None:
     for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
         s = SETTINGS_BY_NAME[name]
         column.number_input(s.label, int(s.low), int(s.high), key=name, step=1)
-    if ss.lr not in LR_GRID:
-        ss.lr = _snap_lr(ss.lr)
     sb.select_slider(
         "Learning rate (log scale)",
-        LR_GRID,
+        sorted({*LR_GRID, ss.lr}),  # a value from a link stays exact
         key="lr",
-        format_func=lambda v: f"{v:.0e}",
+        format_func=lambda v: f"{v:.2g}",
         help="Applies from the next step, even during a run.",
     )
     sb.selectbox(
@@ -416,6 +414,21 @@ def live_gradients() -> None:
             st.caption(f"Dead ReLU units (no gradient this step): {text}")
 
 
+# ------------------------------------------------------------------ links
+
+
+def share_link(cfg: Config) -> None:
+    """Keep the page's URL equal to the settings, and offer the link to copy."""
+    query = links.to_query(cfg)
+    extra = {k: v for k, v in st.query_params.to_dict().items() if k in links.PAGE_PARAMETERS}
+    if st.query_params.to_dict() != {**query, **extra}:
+        st.query_params.from_dict({**query, **extra})
+    base = str(st.context.url or "").split("?")[0] or "http://localhost:8501/"
+    with st.sidebar.expander("Share this setup"):
+        st.caption("This link reopens these settings (copy button at the right of the box):")
+        st.code(f"{base}?{urlencode({**query, **extra})}", language=None, wrap_lines=True)
+
+
 # ------------------------------------------------------------------ the page
 
 
@@ -469,6 +482,11 @@ def main() -> None:
     for notice in ss.notices:
         status.info(notice)
     ss.notices = []
+    for warning in ss.warnings:
+        st.warning(warning)
+    ss.warnings = []
+    if cfg is not None:
+        share_link(cfg)
 
     left, right = st.columns([3, 2])
     with left:

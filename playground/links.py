@@ -1,0 +1,151 @@
+"""Settings in a link: a page URL's query parameters to a Config and back.
+
+Parameter names are the CLI's option names with underscores (``?style=optim&lr=0.001``),
+so a link and a command line read alike. A link is input from anywhere, so
+every value is checked like any other input; a bad one never stops the page:
+it is replaced (an out-of-range number is clamped, anything else takes its
+default) and a warning says what was replaced and why.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .config import (
+    MANUAL_UPDATE_STYLES,
+    MOMENTUM_OPTIMIZERS,
+    SETTINGS_BY_NAME,
+    Config,
+    ConfigError,
+    Limits,
+    parse_device,
+)
+
+#: The settings a link carries: everything that defines a run.
+LINK_SETTINGS = (
+    "style",
+    "lr",
+    "optimizer",
+    "momentum",
+    "n",
+    "d_in",
+    "hidden",
+    "d_out",
+    "dtype",
+    "device",
+    "min_depth",
+    "max_depth",
+    "steps",
+    "seed",
+)
+#: Parameters that are not run settings but may appear in a link.
+PAGE_PARAMETERS = ("lecture", "hide", "preset")
+
+
+def to_query(cfg: Config) -> dict[str, str]:
+    """The query parameters of a config (every link setting, as text)."""
+    return {name: _text(getattr(cfg, name)) for name in LINK_SETTINGS}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):  # ?lr=1&lr=2: the first one counts
+        return value[0] if value else ""
+    return value
+
+
+def from_query(
+    params: dict[str, Any], available_devices: list[str] | None = None, limits: Limits | None = None
+) -> tuple[Config, list[str]]:
+    """A valid Config from query parameters, and one warning per value that was replaced."""
+    warnings: list[str] = []
+    raw = {k: _first(v) for k, v in params.items()}
+    for name in sorted(set(raw) - set(LINK_SETTINGS) - set(PAGE_PARAMETERS)):
+        warnings.append(f"Ignored the unknown link parameter {name!r}.")
+
+    style_setting = SETTINGS_BY_NAME["style"]
+    style = style_setting.default
+    if "style" in raw:
+        try:
+            style = style_setting.parse(raw["style"])
+        except ConfigError as error:
+            warnings.append(f"{error}. Using {style}.")
+    defaults = Config.for_style(style).to_dict()
+
+    values: dict[str, Any] = {"style": style}
+    for name in LINK_SETTINGS[1:]:
+        if name not in raw:
+            continue
+        setting = SETTINGS_BY_NAME[name]
+        try:
+            values[name] = parse_device(raw[name]) if name == "device" else setting.parse(raw[name])
+        except ConfigError as error:
+            clamped = _clamp(setting, raw[name])
+            if clamped is None:
+                warnings.append(f"{error}. Using the default, {_text(defaults[name])}.")
+            else:
+                values[name] = clamped
+                warnings.append(f"{error}. Using {_text(clamped)}, the nearest allowed value.")
+
+    _fix_combinations(values, defaults, available_devices, warnings)
+    try:
+        return Config.from_dict(values, limits=limits), warnings
+    except ConfigError as error:  # e.g. sizes over this server's memory limit
+        sizes = ("n", "d_in", "hidden", "d_out")
+        warnings.append(f"{error}. Using the tutorial's sizes.")
+        values = {k: v for k, v in values.items() if k not in sizes}
+        try:
+            return Config.from_dict(values, limits=limits), warnings
+        except ConfigError as again:
+            warnings.append(f"{again}. Using the tutorial's defaults for {style}.")
+            return Config.for_style(style, limits=limits), warnings
+
+
+def _clamp(setting, value: Any):
+    """An out-of-range number moved into range; None for anything that is not a number."""
+    if setting.choices or setting.low is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(number):
+        return None
+    number = min(max(number, setting.low), setting.high)
+    if setting.kind is int:
+        return int(round(number))
+    return number
+
+
+def _fix_combinations(values: dict, defaults: dict, devices: list[str] | None, warnings: list[str]) -> None:
+    style = values["style"]
+    if style in MANUAL_UPDATE_STYLES and values.get("optimizer", "sgd") != "sgd":
+        warnings.append(
+            f"optimizer: {values['optimizer']!r} does not apply to style {style!r}, which updates "
+            "its weights by hand. Using plain SGD."
+        )
+        values["optimizer"] = "sgd"
+    if (
+        values.get("optimizer", defaults["optimizer"]) in MOMENTUM_OPTIMIZERS
+        and values.get("momentum", 1) <= 0
+    ):
+        warnings.append("momentum: must be above 0 for momentum and Nesterov. Using 0.9.")
+        values["momentum"] = 0.9
+    low = values.get("min_depth", defaults["min_depth"])
+    high = values.get("max_depth", defaults["max_depth"])
+    if low > high:
+        warnings.append(f"min_depth: {low} is more than max_depth {high}. Using {high} for both.")
+        values["min_depth"] = high
+    device = values.get("device", "cpu")
+    if style == "numpy" and device != "cpu":
+        warnings.append("device: NumPy runs on the CPU only. Using cpu.")
+        values["device"] = "cpu"
+    elif devices is not None and device not in devices:
+        warnings.append(f"device: {device!r} is not available here. Using cpu.")
+        values["device"] = "cpu"

@@ -1,0 +1,121 @@
+"""Settings in a link: round trips, and hostile links that must never break the page."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playground.config import OPTIMIZERS, STYLES, Config, Limits
+from playground.links import LINK_SETTINGS, from_query, to_query
+
+LIMITS = Limits(max_run_mb=256)
+
+
+@st.composite
+def configs(draw) -> Config:
+    style = draw(st.sampled_from(STYLES))
+    values = {
+        "style": style,
+        "n": draw(st.integers(1, 64)),
+        "d_in": draw(st.integers(1, 200)),
+        "hidden": draw(st.integers(1, 100)),
+        "d_out": draw(st.integers(1, 20)),
+        "lr": draw(st.floats(1e-7, 1.0)),
+        "steps": draw(st.integers(1, 1_000_000)),
+        "seed": draw(st.integers(0, 2**31 - 1)),
+        "dtype": draw(st.sampled_from(["float32", "float64"])),
+    }
+    if style in ("optim", "module", "dynamic"):
+        values["optimizer"] = draw(st.sampled_from(OPTIMIZERS))
+        values["momentum"] = draw(st.floats(0.01, 0.999))
+    if style == "dynamic":
+        low = draw(st.integers(0, 10))
+        values["min_depth"], values["max_depth"] = low, draw(st.integers(low, 10))
+    return Config.from_dict(values, limits=LIMITS)
+
+
+def _same(a: Config, b: Config) -> bool:
+    for name in LINK_SETTINGS:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, float):
+            if not math.isclose(x, y, rel_tol=1e-5):  # the link writes floats with 6 digits
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+@given(configs())
+@settings(max_examples=200, deadline=None)
+def test_round_trip_settings_to_link_to_settings(cfg):
+    back, warnings = from_query(to_query(cfg), ["cpu"], LIMITS)
+    assert warnings == []
+    assert _same(cfg, back)
+
+
+def test_link_names_are_the_cli_option_names():
+    from playground.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    flags = {option for action in train._actions for option in action.option_strings}
+    for name in LINK_SETTINGS:
+        assert "--" + name.replace("_", "-") in flags
+
+
+junk = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["nan", "NaN", "inf", "-inf", "1e999", "-1", "0", "", "1e-30", "3.5", "cuda", "cuda:7", "mps", "sgd"]
+    ),
+    st.lists(st.text(max_size=10), max_size=3),
+)
+
+
+@given(st.dictionaries(st.one_of(st.sampled_from(LINK_SETTINGS), st.text(max_size=12)), junk, max_size=20))
+@settings(max_examples=400, deadline=None)
+def test_hostile_links_never_raise_and_give_a_valid_config(params):
+    cfg, warnings = from_query(params, ["cpu"], LIMITS)
+    assert isinstance(cfg, Config)
+    assert Config.from_dict(cfg.to_dict(), limits=LIMITS) == cfg  # valid as it stands
+    assert all(isinstance(w, str) and w for w in warnings)
+
+
+def test_each_replacement_is_named_in_a_warning():
+    cfg, warnings = from_query(
+        {
+            "style": "optim",
+            "lr": "nan",
+            "n": "1e9",
+            "hidden": "abc",
+            "device": "cuda:3",
+            "min_depth": "5",
+            "max_depth": "2",
+            "bogus": "1",
+        },
+        ["cpu"],
+        LIMITS,
+    )
+    text = "\n".join(warnings)
+    assert cfg.style == "optim"
+    assert cfg.lr == 1e-4 and "lr:" in text  # NaN: the default
+    assert cfg.n == 4096 and "n:" in text and "nearest allowed" in text  # clamped
+    assert cfg.hidden == 100 and "hidden:" in text
+    assert cfg.device == "cpu" and "device:" in text
+    assert cfg.min_depth <= cfg.max_depth
+    assert "bogus" in text
+
+
+def test_absurd_sizes_fall_back_to_the_tutorial_sizes():
+    cfg, warnings = from_query({"n": "4096", "d_in": "10000", "hidden": "4096"}, ["cpu"], LIMITS)
+    assert (cfg.n, cfg.d_in, cfg.hidden) == (64, 1000, 100)
+    assert any("MB" in w for w in warnings)
+
+
+def test_manual_styles_drop_an_optimizer_from_a_link():
+    cfg, warnings = from_query(
+        {"style": "numpy", "optimizer": "adam", "device": "cuda"}, ["cpu", "cuda"], LIMITS
+    )
+    assert cfg.optimizer == "sgd" and cfg.device == "cpu"
+    assert len(warnings) == 2
