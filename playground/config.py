@@ -123,15 +123,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("steps", int, 500, "number of training steps", 1, 1_000_000, label="Steps"),
     Setting("seed", int, 0, "random seed for data and weights", 0, 2**31 - 1, label="Seed"),
     Setting("dtype", str, "float32", "floating-point type", choices=DTYPES, label="Precision"),
-    Setting(
-        "device", str, "cpu", "device to train on", label="Device", allowed_text="cpu, cuda, cuda:N or mps"
-    ),
-    Setting(
-        "min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"
-    ),
-    Setting(
-        "max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10, label="DynamicNet max depth"
-    ),
+    Setting("device", str, "cpu", "device to train on", label="Device", allowed_text="cpu, cuda, cuda:N or mps"),
+    Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"),
+    Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10, label="DynamicNet max depth"),
     Setting(
         "stats_every",
         int,
@@ -263,9 +257,7 @@ class Config:
                 "its weights by hand (plain SGD); choose style optim, module or dynamic",
             )
         if self.optimizer in MOMENTUM_OPTIMIZERS and self.momentum <= 0:
-            raise ConfigError(
-                "momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed 0 to 0.999"
-            )
+            raise ConfigError("momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed 0 to 0.999")
         if self.style == "numpy" and self.device != "cpu":
             raise ConfigError("device", f"style numpy runs on the CPU only, not {self.device!r}; use cpu")
         megabytes = self.estimated_mb()

@@ -40,7 +40,7 @@ LINK_SETTINGS = (
     "seed",
 )
 #: Parameters that are not run settings but may appear in a link.
-PAGE_PARAMETERS = ("lecture", "hide", "preset")
+PAGE_PARAMETERS = ("lecture", "hide")
 
 
 def to_query(cfg: Config) -> dict[str, str]:
@@ -131,10 +131,7 @@ def _fix_combinations(values: dict, defaults: dict, devices: list[str] | None, w
             "its weights by hand. Using plain SGD."
         )
         values["optimizer"] = "sgd"
-    if (
-        values.get("optimizer", defaults["optimizer"]) in MOMENTUM_OPTIMIZERS
-        and values.get("momentum", 1) <= 0
-    ):
+    if values.get("optimizer", defaults["optimizer"]) in MOMENTUM_OPTIMIZERS and values.get("momentum", 1) <= 0:
         warnings.append("momentum: must be above 0 for momentum and Nesterov. Using 0.9.")
         values["momentum"] = 0.9
     low = values.get("min_depth", defaults["min_depth"])

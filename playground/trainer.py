@@ -68,9 +68,7 @@ class Trainer:
             self.status, self.message = READY, ""
         elif self.status == READY and self.steps_done >= self.cfg.steps:
             self.status = DONE
-            self.message = (
-                f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
-            )
+            self.message = f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
 
     def step(self) -> dict | None:
         """Take one step; return its row, or None when the run has already ended."""

@@ -69,7 +69,12 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         conn.send({"error": str(error)})
         return
     sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
-    running, cap, ack = False, None, 0  # cap: most steps per second (None: as fast as possible)
+    running, cap, ack, trained_s = (
+        False,
+        None,
+        0,
+        0.0,
+    )  # cap: most steps per second (None: as fast as possible)
     rows, hists = [], []
     heard = last_flush = time.monotonic()
     window = []  # (time, steps_done) samples for steps/s
@@ -102,6 +107,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 "learning_rate": trainer.learning_rate,
                 "sizes": sizes,
                 "ack": ack,
+                "trained_s": trained_s,
             }
         )
         rows, hists = [], []
@@ -109,14 +115,17 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         return True
 
     def step(n: int) -> None:
+        nonlocal trained_s
+        began = time.perf_counter()
         for _ in range(n):
             row = trainer.step()
             if row is None:
-                return
+                break
             if trainer.kept:
                 rows.append(row)
             if trainer.last_histograms is not None:
                 hists.append(trainer.last_histograms)
+        trained_s += time.perf_counter() - began
 
     flush()
     heard = time.monotonic()
@@ -196,6 +205,7 @@ class RunView:
     learning_rate: float = 0.0
     sizes: dict = field(default_factory=dict)  # entries per weight tensor
     ack: int = 0  # the last command the worker has carried out
+    trained_s: float = 0.0  # seconds the worker spent in training steps
     error: str = ""
 
     def __post_init__(self):
@@ -226,6 +236,7 @@ class RunView:
             "learning_rate",
             "sizes",
             "ack",
+            "trained_s",
         ):
             setattr(self, key, update[key])
         self.edges_low = update["edges"]

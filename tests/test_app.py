@@ -215,3 +215,43 @@ def test_the_url_follows_the_settings(at):
 
     cfg, warnings = from_query({k: v for k, v in at.query_params.items()}, ["cpu"])
     assert (cfg.style, cfg.hidden, cfg.lr) == ("module", 42, 1e-4) and not warnings
+
+
+def test_lecture_mode_from_a_link_hides_chosen_controls_and_shows_the_cells():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "module", "lecture": "1", "hide": "n,d_in,seed,bogus"})
+    app.run()
+    assert not app.exception
+    labels = {w.label for w in app.sidebar.number_input}
+    assert "Batch size (N)" not in labels and "Seed" not in labels and "Hidden size (H)" in labels
+    assert app.session_state["n"] == 64  # hidden, not lost
+    assert "hide: 'bogus'" in texts(app.warning)
+    assert "Notice:" in texts(app.markdown)
+    app.button(key="cell_optim").click().run()
+    assert app.session_state["style"] == "optim" and app.session_state["optimizer"] == "adam"
+    assert "Adam at the same learning rate" in texts(app.markdown)
+    assert app.query_params["lecture"] == ["1"] or app.query_params["lecture"] == "1"
+
+
+def test_compare_runs_agree_with_single_runs():
+    from playground.compare import preset
+    from playground.trainer import Trainer
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"steps": "60"})
+    app.run()
+    app.radio(key="cmp_preset").set_value("lr").run()
+    app.button(key="cmp_run").click().run()
+    deadline = time.monotonic() + 120
+    while app.session_state["cmp"]["running"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        app.run()
+    state = app.session_state["cmp"]
+    assert len(state["views"]) == 5 and not app.exception
+    for (label, cfg), view in zip(preset("lr", seed=0, steps=60), state["views"], strict=True):
+        local = Trainer(cfg)
+        local.run()
+        assert view.steps_done == local.steps_done, label
+        assert view.last["loss"] == local.last["loss"], label
+    table = app.dataframe[0].value
+    assert list(table["run"]) == [label for label, _ in preset("lr")]

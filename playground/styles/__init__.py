@@ -17,6 +17,7 @@ class StyleInfo:
     cls: str
     title: str
     lesson: str
+    notice: str  # lecture mode: what the audience should notice
 
     def load(self):
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
@@ -35,6 +36,7 @@ STYLES = {
             "NumpyNet",
             "NumPy, backprop by hand",
             "Every gradient written out with NumPy: the chain rule, one matrix product at a time.",
+            "The loss falls from tens of millions to a millionth in 500 steps; every gradient is written by hand.",
         ),
         StyleInfo(
             "tensor",
@@ -42,6 +44,7 @@ STYLES = {
             "TensorNet",
             "Tensors, backprop by hand",
             "The same code on torch tensors: same numbers, and it could run on a GPU.",
+            "The same curve as NumPy: the same maths on torch tensors, which could run on a GPU.",
         ),
         StyleInfo(
             "autograd",
@@ -49,6 +52,7 @@ STYLES = {
             "AutogradNet",
             "Autograd",
             "loss.backward() computes the gradients the first two styles wrote by hand.",
+            "Still the same curve: loss.backward() finds exactly the gradients we wrote by hand.",
         ),
         StyleInfo(
             "function",
@@ -56,6 +60,7 @@ STYLES = {
             "FunctionNet",
             "Custom autograd Function",
             "A ReLU with its own backward: you can teach autograd a new operation.",
+            "The same curve again: our own ReLU backward agrees with PyTorch's.",
         ),
         StyleInfo(
             "nn",
@@ -63,6 +68,7 @@ STYLES = {
             "SequentialNet",
             "nn.Sequential",
             "Layers as Modules with weights and biases; a built-in loss function.",
+            "A new start (nn.Linear brings biases and another initialisation), so a new curve, from far less code.",
         ),
         StyleInfo(
             "optim",
@@ -70,6 +76,7 @@ STYLES = {
             "OptimNet",
             "torch.optim",
             "An optimizer (Adam) does the update; Adam reaches a low loss much faster.",
+            "Adam at the same learning rate: the loss falls much faster than with plain SGD.",
         ),
         StyleInfo(
             "module",
@@ -77,6 +84,7 @@ STYLES = {
             "ModuleNet",
             "Custom nn.Module",
             "Your own Module with its own forward(); SGD from torch.optim.",
+            "Exactly the numbers of nn.Sequential with SGD: a Module is a tidier way to write the same network.",
         ),
         StyleInfo(
             "dynamic",
@@ -84,6 +92,7 @@ STYLES = {
             "DynamicStyle",
             "DynamicNet: control flow + weight sharing",
             "The graph changes every step; one layer is reused 0 to 3 times. The loss is noisy.",
+            "The loss is noisy: every step draws a new depth and reuses one layer's weights.",
         ),
     )
 }

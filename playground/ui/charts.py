@@ -78,9 +78,7 @@ def loss_figure(history, diverged_at: int | None = None) -> dict:
     return placeholder(fig)
 
 
-def per_tensor_figure(
-    history, names: list[str], stat: str, title: str, ytitle: str, rule: float | None = None
-) -> dict:
+def per_tensor_figure(history, names: list[str], stat: str, title: str, ytitle: str, rule: float | None = None) -> dict:
     """One line per weight tensor of ``<name>.<stat>`` over the steps that have it."""
     fig = {"data": [], "layout": _layout(title, ytitle, log_y=True)}
     if len(history) and f"{names[0]}.{stat}" in history:
@@ -125,15 +123,11 @@ def per_tensor_figure(
     return placeholder(fig)
 
 
-def histogram_figure(
-    histograms, names: list[str], edges: dict[str, np.ndarray], sizes: dict[str, int]
-) -> dict:
+def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray], sizes: dict[str, int]) -> dict:
     """The latest gradient histogram of each tensor, as the fraction of its entries per octave of |grad|."""
     fig = {
         "data": [],
-        "layout": _layout(
-            "Gradient histogram (latest)", "fraction of entries", xtitle="|gradient| (powers of two)"
-        ),
+        "layout": _layout("Gradient histogram (latest)", "fraction of entries", xtitle="|gradient| (powers of two)"),
     }
     fig["layout"]["xaxis"]["type"] = "log"
     fig["layout"]["xaxis"]["exponentformat"] = "power"
@@ -181,4 +175,38 @@ def heatmap_figure(histograms, name: str, edges: np.ndarray, size: int) -> dict:
             "hovertemplate": "step %{x}<br>|g| ≥ 2^%{y}<br>%{z:.3f} of entries<extra></extra>",
         }
     )
+    return fig
+
+
+def compare_figure(labels: list[str], views: list) -> dict:
+    """The loss curves of several runs in one chart."""
+    fig = {"data": [], "layout": _layout("Loss of each run", "loss", log_y=True, height=420)}
+    for i, view in enumerate(views):
+        if not len(view.history):
+            continue
+        idx = thin(len(view.history))
+        fig["data"].append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": labels[i],
+                "x": view.history["step"][idx],
+                "y": _finite(view.history["loss"][idx]),
+                "line": {
+                    "color": COLORS[i % len(COLORS)],
+                    "width": 2,
+                    "dash": "solid" if i < len(COLORS) else "dot",
+                },
+            }
+        )
+    fig["layout"]["legend"] = {"orientation": "v", "x": 1.02, "y": 1}
+    return placeholder(fig)
+
+
+def enlarge(fig: dict, factor: float = 1.4) -> dict:
+    """Bigger type and a taller chart, for a projector."""
+    layout = fig["layout"]
+    layout["height"] = int(layout.get("height", 300) * factor)
+    layout["font"] = {"size": 18}
+    layout["title"]["font"] = {"size": 24}
     return fig

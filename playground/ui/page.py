@@ -31,7 +31,7 @@ from ..config import (
 from ..optimizers import LABELS as OPTIMIZER_LABELS
 from ..styles import STYLES as STYLE_INFO
 from ..worker import RunClient, warm_up
-from . import charts
+from . import charts, compare_view
 
 FAST_S = 0.2  # metrics and loss curve: 5 updates a second while training
 SLOW_S = 1.0  # gradient charts
@@ -103,6 +103,13 @@ def init_state() -> None:
         for name in RUN_SETTINGS:
             ss[name] = getattr(cfg, name)
         ss.warnings += [f"From the link: {w}" for w in warnings]
+    if "lecture" not in ss:
+        params = st.query_params
+        ss.lecture = params.get("lecture", "").lower() in ("1", "true", "yes", "on")
+        asked = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
+        ss.hide = [h for h in asked if h in HIDEABLE]
+        for h in sorted(set(asked) - set(HIDEABLE)):
+            ss.warnings.append(f"From the link: hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
     ss.setdefault("speed_mode", "As fast as possible")
     ss.setdefault("speed_cap", 20)
     ss.setdefault("client", None)
@@ -119,10 +126,32 @@ def on_style_change() -> None:
     ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
 
 
+HIDEABLE = (
+    "n",
+    "d_in",
+    "hidden",
+    "d_out",
+    "lr",
+    "optimizer",
+    "momentum",
+    "device",
+    "dtype",
+    "depth",
+    "steps",
+    "seed",
+    "speed",
+)
+
+
 def sidebar() -> None:
     ss = st.session_state
     style = ss.style
     manual = style in MANUAL_UPDATE_STYLES
+    hidden = set(ss.hide) if ss.lecture else set()
+
+    def shown(name: str) -> bool:
+        return name not in hidden
+
     sb = st.sidebar
     sb.header("Settings")
     sb.selectbox(
@@ -135,56 +164,79 @@ def sidebar() -> None:
     c1, c2 = sb.columns(2)
     for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
         s = SETTINGS_BY_NAME[name]
-        column.number_input(s.label, int(s.low), int(s.high), key=name, step=1)
-    sb.select_slider(
-        "Learning rate (log scale)",
-        sorted({*LR_GRID, ss.lr}),  # a value from a link stays exact
-        key="lr",
-        format_func=lambda v: f"{v:.2g}",
-        help="Applies from the next step, even during a run.",
-    )
-    sb.selectbox(
-        "Optimizer", OPTIMIZERS, key="optimizer", disabled=manual, format_func=lambda o: OPTIMIZER_LABELS[o]
-    )
-    if manual:
-        sb.caption(f"Optimizer: not used by `{style}`, which updates its weights by hand (plain SGD).")
+        if shown(name):
+            column.number_input(s.label, int(s.low), int(s.high), key=name, step=1)
+    if shown("lr"):
+        sb.select_slider(
+            "Learning rate (log scale)",
+            sorted({*LR_GRID, ss.lr}),  # a link's value stays exact
+            key="lr",
+            format_func=lambda v: f"{v:.2g}",
+            help="Applies from the next step, even during a run.",
+        )
+    if shown("optimizer"):
+        sb.selectbox(
+            "Optimizer",
+            OPTIMIZERS,
+            key="optimizer",
+            disabled=manual,
+            format_func=lambda o: OPTIMIZER_LABELS[o],
+        )
+        if manual:
+            sb.caption(f"Optimizer: not used by `{style}`, which updates its weights by hand (plain SGD).")
     uses_momentum = not manual and ss.optimizer in MOMENTUM_OPTIMIZERS
-    sb.slider("Momentum", 0.0, 0.99, key="momentum", step=0.01, disabled=not uses_momentum)
-    if not uses_momentum:
-        sb.caption("Momentum: only SGD + momentum and Nesterov use it.")
+    if shown("momentum"):
+        sb.slider("Momentum", 0.0, 0.999, key="momentum", step=0.001, disabled=not uses_momentum)
+        if not uses_momentum:
+            sb.caption("Momentum: only SGD + momentum and Nesterov use it.")
     available = devices.available()
     if ss.device not in available:
         ss.device = "cpu"
-    sb.selectbox("Device", available, key="device", disabled=style == "numpy")
-    if style == "numpy":
-        sb.caption("Device: NumPy runs on the CPU only.")
-    elif devices.why_no_cuda():
-        sb.caption(devices.why_no_cuda())
-    sb.selectbox("Precision", ("float32", "float64"), key="dtype")
-    d1, d2 = sb.columns(2)
+    if shown("device"):
+        sb.selectbox("Device", available, key="device", disabled=style == "numpy")
+        if style == "numpy":
+            sb.caption("Device: NumPy runs on the CPU only.")
+        elif devices.why_no_cuda():
+            sb.caption(devices.why_no_cuda())
+    if shown("dtype"):
+        sb.selectbox("Precision", ("float32", "float64"), key="dtype")
     dynamic = style == "dynamic"
-    d1.number_input("DynamicNet min depth", 0, 10, key="min_depth", disabled=not dynamic)
-    d2.number_input("DynamicNet max depth", 0, 10, key="max_depth", disabled=not dynamic)
-    if not dynamic:
-        sb.caption("Depth: only DynamicNet draws a depth each step.")
-    sb.number_input(
-        "Steps",
-        1,
-        int(SETTINGS_BY_NAME["steps"].high),
-        key="steps",
-        step=100,
-        help="Run length. Raising it lets a finished run go on.",
+    if shown("depth"):
+        d1, d2 = sb.columns(2)
+        d1.number_input("DynamicNet min depth", 0, 10, key="min_depth", disabled=not dynamic)
+        d2.number_input("DynamicNet max depth", 0, 10, key="max_depth", disabled=not dynamic)
+        if not dynamic:
+            sb.caption("Depth: only DynamicNet draws a depth each step.")
+    if shown("steps"):
+        sb.number_input(
+            "Steps",
+            1,
+            int(SETTINGS_BY_NAME["steps"].high),
+            key="steps",
+            step=100,
+            help="Run length. Raising it lets a finished run go on.",
+        )
+    if shown("seed"):
+        sb.number_input(
+            "Seed",
+            0,
+            int(SETTINGS_BY_NAME["seed"].high),
+            key="seed",
+            step=1,
+            help="The same seed gives every style the same data and starting weights.",
+        )
+    if shown("speed"):
+        sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
+        sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
+    sb.divider()
+    sb.toggle(
+        "Lecture mode",
+        key="lecture",
+        help="Big type and charts for a projector; the eight tutorial "
+        "cells as presets; hides the controls you choose below.",
     )
-    sb.number_input(
-        "Seed",
-        0,
-        int(SETTINGS_BY_NAME["seed"].high),
-        key="seed",
-        step=1,
-        help="The same seed gives every style the same data and starting weights.",
-    )
-    sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
-    sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
+    if ss.lecture:
+        sb.multiselect("Hide in lecture mode", HIDEABLE, key="hide")
 
 
 def wanted_config() -> tuple[Config | None, str]:
@@ -286,6 +338,16 @@ def _weight_names(view) -> list[str]:
     return names
 
 
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def chart(fig: dict, key: str, config: dict | None = None) -> None:
+    """Draw a figure; in lecture mode, big enough for the back row."""
+    if st.session_state.get("lecture"):
+        fig = charts.enlarge(fig)
+    st.plotly_chart(fig, key=key, config=config or CHART_CONFIG)
+
+
 def live_metrics() -> None:
     c = client()
     ss = st.session_state
@@ -314,10 +376,10 @@ def live_metrics() -> None:
         elif view.status == "done":
             st.success(view.message)
     diverged_at = view.last.get("step") if view and view.status == "diverged" else None
-    st.plotly_chart(
+    chart(
         charts.loss_figure(view.history if view else _empty(), diverged_at),
         key="loss_chart",
-        config={"displayModeBar": False},
+        config=CHART_CONFIG,
     )
     st.caption(
         "Look for: a steady fall on the log scale. A flat line means the learning rate is too small; "
@@ -350,44 +412,37 @@ def live_gradients() -> None:
         return
     sizes = view.sizes
     edges = {
-        n: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float))
-        for n, low in view.edges_low.items()
+        n: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float)) for n, low in view.edges_low.items()
     }
     g1, g2 = st.columns(2)
     with g1:
-        st.plotly_chart(
+        chart(
             charts.histogram_figure(view.histograms, names, edges, sizes),
             key="hist_chart",
-            config={"displayModeBar": False},
+            config=CHART_CONFIG,
         )
-        st.caption(
-            "Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units."
-        )
+        st.caption("Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units.")
     with g2:
         pick = st.selectbox(
             "Tensor for the distribution over time", [n for n in names if n in edges], key="heatmap_tensor"
         )
         if pick:
-            st.plotly_chart(
+            chart(
                 charts.heatmap_figure(view.histograms, pick, edges[pick], sizes[pick]),
                 key="heatmap_chart",
-                config={"displayModeBar": False},
+                config=CHART_CONFIG,
             )
-        st.caption(
-            "Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude."
-        )
+        st.caption("Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude.")
     g3, g4 = st.columns(2)
     with g3:
-        st.plotly_chart(
-            charts.per_tensor_figure(
-                view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||"
-            ),
+        chart(
+            charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||"),
             key="norm_chart",
-            config={"displayModeBar": False},
+            config=CHART_CONFIG,
         )
         st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
     with g4:
-        st.plotly_chart(
+        chart(
             charts.per_tensor_figure(
                 view.history,
                 names,
@@ -397,12 +452,9 @@ def live_gradients() -> None:
                 rule=charts.RULE_OF_THUMB,
             ),
             key="ratio_chart",
-            config={"displayModeBar": False},
+            config=CHART_CONFIG,
         )
-        st.caption(
-            "Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it "
-            "is unstable."
-        )
+        st.caption("Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable.")
     dead = [c for c in view.history.names() if c.startswith("dead.")]
     if dead and view.last:
         text = ", ".join(
@@ -420,7 +472,10 @@ def live_gradients() -> None:
 def share_link(cfg: Config) -> None:
     """Keep the page's URL equal to the settings, and offer the link to copy."""
     query = links.to_query(cfg)
-    extra = {k: v for k, v in st.query_params.to_dict().items() if k in links.PAGE_PARAMETERS}
+    ss = st.session_state
+    extra = {"lecture": "1"} if ss.lecture else {}
+    if ss.lecture and ss.hide:
+        extra["hide"] = ",".join(ss.hide)
     if st.query_params.to_dict() != {**query, **extra}:
         st.query_params.from_dict({**query, **extra})
     base = str(st.context.url or "").split("?")[0] or "http://localhost:8501/"
@@ -432,20 +487,40 @@ def share_link(cfg: Config) -> None:
 # ------------------------------------------------------------------ the page
 
 
-def main() -> None:
-    st.set_page_config(page_title="Backprop Playground", page_icon="🧠", layout="wide")
-    shared()
-    init_state()
-    sidebar()
+LECTURE_CSS = """
+<style>
+  html, .stApp { font-size: 22px; }
+  h1 { font-size: 3rem !important; }
+  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
+  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+  .stCaption, [data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
+  code { font-size: 1.05rem !important; }
+</style>
+"""
+
+
+def pick_cell(style: str) -> None:
+    st.session_state.style = style
+    on_style_change()
+
+
+def lecture_presets() -> None:
+    """The eight tutorial cells as one-click presets, each with what the audience should notice."""
     ss = st.session_state
-    cfg, problem = wanted_config()
-    if cfg is not None:
-        sync_run(cfg)
+    columns = st.columns(len(STYLES))
+    for i, (column, style) in enumerate(zip(columns, STYLES, strict=True)):
+        column.button(
+            f"{i + 1}. {style}",
+            key=f"cell_{style}",
+            width="stretch",
+            on_click=pick_cell,
+            args=(style,),
+            type="primary" if ss.style == style else "secondary",
+        )
+    st.markdown(f"#### Notice: {STYLE_INFO[ss.style].notice}")
 
-    st.title("Backprop Playground")
-    info = STYLE_INFO[ss.style]
-    st.markdown(f"**{info.title}.** {info.lesson}")
 
+def run_buttons(cfg: Config | None) -> None:
     b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
     c = client()
     running = bool(c and c.view.running)
@@ -461,38 +536,61 @@ def main() -> None:
         train(cfg)
     if b2.button("Pause", key="pause_button", disabled=not running, width="stretch"):
         pause()
-    if b3.button(
-        "Step",
-        key="step_button",
-        disabled=blocked or running,
-        width="stretch",
-        help="Take one step.",
-    ):
+    if b3.button("Step", key="step_button", disabled=blocked or running, width="stretch", help="Take one step."):
         step(cfg)
-    if b4.button(
-        "Reset", key="reset_button", width="stretch", help="Forget the run; start again from step 0."
-    ):
+    if b4.button("Reset", key="reset_button", width="stretch", help="Forget the run; start again from step 0."):
         drop_run("The run was reset.")
-    c = client()
-    running = bool(c and c.view.running)
-    if c is not None:
-        c.send("speed", speed())
-    if problem:
-        st.error(f"Cannot train with these settings: {problem}")
+    ss = st.session_state
     for notice in ss.notices:
         status.info(notice)
     ss.notices = []
+
+
+def main() -> None:
+    st.set_page_config(page_title="Backprop Playground", page_icon="🧠", layout="wide")
+    shared()
+    init_state()
+    ss = st.session_state
+    for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide"):
+        ss[name] = ss[name]  # keep values of controls that lecture mode hides
+    sidebar()
+    cfg, problem = wanted_config()
+    if cfg is not None:
+        sync_run(cfg)
+    if ss.lecture:
+        st.html(LECTURE_CSS)
+
+    st.title("Backprop Playground")
+    info = STYLE_INFO[ss.style]
+    if ss.lecture:
+        lecture_presets()
+    else:
+        st.markdown(f"**{info.title}.** {info.lesson}")
+    if problem:
+        st.error(f"Cannot train with these settings: {problem}")
     for warning in ss.warnings:
         st.warning(warning)
     ss.warnings = []
     if cfg is not None:
         share_link(cfg)
 
-    left, right = st.columns([3, 2])
-    with left:
-        st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
-        st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
-    with right:
-        st.subheader("The code that runs")
-        st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
-        st.code(info.source(), language="python", line_numbers=True)
+    train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
+    with train_tab:
+        run_buttons(cfg)
+        c = client()
+        running = bool(c and c.view.running)
+        if c is not None:
+            c.send("speed", speed())
+        left, right = st.columns([3, 2])
+        with left:
+            st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
+            st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
+        with right:
+            st.subheader("The code that runs")
+            st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
+            st.code(info.source(), language="python", line_numbers=True)
+    with compare_tab:
+        base = cfg or Config.for_style(ss.style)
+        compare_view.controls(base, shared(), LR_GRID)
+        comparing = compare_view.comparison()["running"]
+        st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())

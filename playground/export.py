@@ -1,0 +1,157 @@
+"""Download a run, and read one back.
+
+    history_csv(trainer.history)          # step, loss, then the other columns, sorted
+    text = run_json(trainer.cfg, trainer.history)
+    config, history = load_run(text)
+
+A run file is ``{"format": "backprop-playground-run", "version": 1, "config":
+{...}, "history": {"step": [...], "loss": [...], ...}}``. The CLI reads it as a
+config (``python -m playground train --config run.json``), so an exported run
+replays as is: the engine is deterministic, so the replay's losses equal the
+file's. Numbers are written with ``repr`` precision, so they read back exactly;
+a missing value (NaN) is an empty CSV cell and a JSON null, and so is an
+infinite one in JSON, which has no infinity.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+
+from .config import SETTINGS_BY_NAME, Config, ConfigError, parse_device
+
+FORMAT = "backprop-playground-run"
+VERSION = 1
+
+_EXACT_INT = 2**53  # integral floats below this print as whole numbers without loss
+
+
+def _names(history) -> list[str]:
+    """The 1-D columns: step, loss, then the rest sorted."""
+    names = [name for name in history.names() if np.ndim(history[name]) == 1]
+    first = [name for name in ("step", "loss") if name in names]
+    return first + sorted(name for name in names if name not in first)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every number in the column (NaN aside) is a whole number, printable as one."""
+    if values.dtype.kind in "iu":
+        return True
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)) and np.all(np.abs(finite) < _EXACT_INT))
+
+
+def _columns(history) -> dict[str, tuple[np.ndarray, bool]]:
+    return {name: (history[name], _whole(history[name])) for name in _names(history)}
+
+
+def _cell(value, whole: bool) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return ""
+    if whole and math.isfinite(value):
+        return str(int(value))
+    return repr(value)
+
+
+def history_csv(history) -> str:
+    """The run's history as CSV text: one row per kept step, NaN as an empty cell."""
+    columns = _columns(history)
+    if not columns:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in range(len(history)):
+        writer.writerow(_cell(values[row], whole) for values, whole in columns.values())
+    return out.getvalue()
+
+
+def _json_value(value, whole: bool):
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return int(value) if whole else value
+
+
+def run_json(config: Config, history) -> str:
+    """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read."""
+    columns = _columns(history)
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config.to_dict(),
+        "history": {name: [_json_value(v, whole) for v in values] for name, (values, whole) in columns.items()},
+    }
+    return json.dumps(document, allow_nan=False)
+
+
+def load_run(text: str | bytes) -> tuple[Config, dict[str, list]]:
+    """Read a run written by ``run_json``: its validated config, and its history (null as NaN).
+
+    Raises ConfigError, and nothing else: field "config" when the text is not a
+    run (not JSON, not an object, no config object, another format or version),
+    the setting's name when a setting is bad, "history" when the history is malformed.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as error:  # incl. JSONDecodeError, bad UTF-8
+        reason = getattr(error, "msg", None) or type(error).__name__
+        raise ConfigError("config", f"not a run file: not valid JSON ({reason})") from None
+    if not isinstance(data, dict):
+        raise ConfigError("config", "not a run file: it must hold a JSON object")
+    if data.get("format", FORMAT) != FORMAT:
+        raise ConfigError("config", f"not a run file: format must be {FORMAT!r}")
+    version = data.get("version", VERSION)
+    if type(version) is not int or version != VERSION:
+        raise ConfigError("config", f"unsupported run file version; this playground reads version {VERSION}")
+    settings = data.get("config")
+    if not isinstance(settings, dict):
+        raise ConfigError("config", 'not a run file: it has no "config" object of settings')
+    return _config(settings), _history(data.get("history"))
+
+
+def _config(settings: dict) -> Config:
+    try:
+        return Config.from_dict(settings)
+    except ConfigError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, RecursionError):
+        # Config.from_dict lets a few odd values through to Python errors
+        # (e.g. a whole number too large for a float); name the setting.
+        raise ConfigError(_culprit(settings), "a value this playground cannot read") from None
+
+
+def _culprit(settings: dict) -> str:
+    for name, value in settings.items():
+        try:
+            if name == "device":
+                parse_device(value)
+            elif name in SETTINGS_BY_NAME:
+                SETTINGS_BY_NAME[name].parse(value)
+        except ConfigError:
+            continue
+        except Exception:
+            return name
+    return "config"
+
+
+def _history(history) -> dict[str, list]:
+    if history is None:
+        return {}
+    if not isinstance(history, dict):
+        raise ConfigError("history", "must be a JSON object of columns")
+    columns: dict[str, list] = {}
+    for name, values in history.items():
+        if not isinstance(values, list) or not all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+        ):
+            raise ConfigError("history", f"column {name!r} must be a list of numbers or nulls")
+        columns[name] = [math.nan if v is None else v for v in values]
+    if len({len(values) for values in columns.values()}) > 1:
+        raise ConfigError("history", "the columns differ in length")
+    return columns

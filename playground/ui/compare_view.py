@@ -1,0 +1,179 @@
+"""The Compare tab: several runs on the same seed and data, their loss curves overlaid.
+
+Runs train in turn, one worker at a time (so a comparison counts as one run
+against the server's cap), with the same live refresh as a single run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from ..compare import MAX_RUNS, PRESETS, custom, preset
+from ..config import OPTIMIZERS, STYLES, Config, ConfigError
+from ..optimizers import LABELS
+from ..worker import RunClient
+from . import charts
+
+CUSTOM = "custom"
+
+
+def comparison() -> dict:
+    ss = st.session_state
+    if "cmp" not in ss:
+        ss.cmp = {"runs": [], "views": [], "client": None, "running": False, "error": ""}
+    return ss.cmp
+
+
+def stop() -> None:
+    state = comparison()
+    if state["client"] is not None:
+        state["client"].close()
+    state["client"], state["running"] = None, False
+
+
+def _start_next(state: dict, shared) -> None:
+    """Start the first run that has no result yet; finish when there is none."""
+    done = len(state["views"])
+    if done >= len(state["runs"]):
+        state["client"], state["running"] = None, False
+        return
+    client = RunClient.start(state["runs"][done][1])
+    shared.add(client)
+    state["client"] = client
+    client.request("train")
+
+
+def controls(base: Config, shared, lr_grid: list[float]) -> None:
+    state = comparison()
+    choice = st.radio(
+        "Compare",
+        [*PRESETS, CUSTOM],
+        horizontal=True,
+        key="cmp_preset",
+        format_func=lambda k: PRESETS.get(k, "Your own choice"),
+    )
+    runs: list[tuple[str, Config]] = []
+    try:
+        if choice == CUSTOM:
+            c1, c2, c3 = st.columns(3)
+            styles = c1.multiselect("Styles", STYLES, default=[base.style], key="cmp_styles")
+            optimizers = c2.multiselect(
+                "Optimizers",
+                OPTIMIZERS,
+                default=["sgd", "adam"],
+                key="cmp_optimizers",
+                format_func=lambda o: LABELS[o],
+            )
+            lrs = c3.multiselect(
+                "Learning rates",
+                lr_grid,
+                default=[base.lr] if base.lr in lr_grid else [],
+                key="cmp_lrs",
+                format_func=lambda v: f"{v:g}",
+            )
+            runs = custom(base, styles, optimizers, lrs)
+            st.caption(
+                f"Every combination, up to {MAX_RUNS} runs, with your sizes and seed from the sidebar. "
+                "Styles that update by hand ignore the optimizer."
+            )
+        else:
+            runs = preset(choice, seed=base.seed, steps=base.steps)
+            st.caption(f"{len(runs)} runs, seed {base.seed}, {base.steps} steps each (from the sidebar).")
+    except ConfigError as error:
+        st.error(f"Cannot compare these: {error}")
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Run comparison", key="cmp_run", type="primary", disabled=not runs or state["running"]):
+        stop()
+        if shared.training() >= shared.limits.max_concurrent_runs:
+            st.info("The server is busy: please wait a moment and press Run comparison again.")
+        else:
+            state.update(runs=runs, views=[], running=True, error="")
+            _start_next(state, shared)
+    if b2.button("Stop", key="cmp_stop", disabled=not state["running"]):
+        stop()
+
+
+def live(shared) -> None:
+    state = comparison()
+    client = state["client"]
+    if client is not None:
+        client.poll()
+        view = client.view
+        if view.status in ("done", "diverged", "error") or not client.alive:
+            state["views"].append(view)
+            client.close()
+            _start_next(state, shared)
+    views = list(state["views"])
+    if state["client"] is not None:
+        views.append(state["client"].view)
+    if not state["runs"]:
+        st.info("Pick a preset and press **Run comparison**: every run starts from the same data and weights.")
+        return
+    labels = [label for label, _ in state["runs"]]
+    fig = charts.compare_figure(labels, views)
+    if st.session_state.get("lecture"):
+        fig = charts.enlarge(fig)
+    st.plotly_chart(fig, key="cmp_chart", config={"displayModeBar": False})
+    st.caption(
+        "Look for: curves that lie on top of each other (the same maths, written another way) and "
+        "curves that part (a different model, optimizer or learning rate)."
+    )
+    st.dataframe(table(state["runs"], views), hide_index=True, width="stretch")
+    if state["running"] and state["client"] is None:
+        state["running"] = False
+    if not state["running"] and st.session_state.get("cmp_was_running"):
+        st.session_state.cmp_was_running = False
+        st.rerun(scope="app")
+    st.session_state.cmp_was_running = state["running"]
+
+
+def table(runs: list[tuple[str, Config]], views: list) -> dict:
+    rows = {
+        "run": [],
+        "style": [],
+        "optimizer": [],
+        "learning rate": [],
+        "steps": [],
+        "final loss": [],
+        "final gradient norm": [],
+        "steps/s": [],
+        "status": [],
+    }
+    for i, (label, cfg) in enumerate(runs):
+        view = views[i] if i < len(views) else None
+        rows["run"].append(label)
+        rows["style"].append(cfg.style)
+        rows["optimizer"].append(LABELS[cfg.optimizer] if cfg.uses_optimizer else "by hand (SGD)")
+        rows["learning rate"].append(f"{cfg.lr:g}")
+        rows["steps"].append(view.steps_done if view else 0)
+        rows["final loss"].append(f"{view.last['loss']:.4g}" if view and view.last else "")
+        rows["final gradient norm"].append(_grad_norm(view))
+        rows["steps/s"].append(f"{view.steps_done / view.trained_s:,.0f}" if view and view.trained_s else "")
+        rows["status"].append(_status(view))
+    return rows
+
+
+def _grad_norm(view) -> str:
+    """The norm of all gradients together at the last recorded step."""
+    if view is None or not len(view.history):
+        return ""
+    columns = [c for c in view.history.names() if c.endswith(".grad_norm")]
+    if not columns:
+        return ""
+    last = [view.history[c] for c in columns]
+    rows = np.flatnonzero(np.isfinite(last[0]))
+    if not len(rows):
+        return ""
+    total = math.sqrt(sum(float(col[rows[-1]]) ** 2 for col in last))
+    return f"{total:.4g}"
+
+
+def _status(view) -> str:
+    if view is None:
+        return "waiting"
+    if view.error:
+        return "error"
+    return {"done": "finished", "diverged": "diverged"}.get(view.status, "training")
