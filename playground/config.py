@@ -82,8 +82,9 @@ class Setting:
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if self.kind is int else "a number"
             raise ConfigError(self.name, f"{value!r} is not {kind}; allowed {self.allowed()}") from None
-        if not math.isfinite(parsed) or not (self.low <= parsed <= self.high):
-            raise ConfigError(self.name, f"{_fmt(parsed)} is out of range; allowed {self.allowed()}")
+        if not (self.low <= parsed <= self.high) or not math.isfinite(parsed):  # compares 10**400 too
+            shown = _fmt(parsed) if isinstance(parsed, float) or abs(parsed) < 10**15 else f"{float(parsed):g}"
+            raise ConfigError(self.name, f"{shown} is out of range; allowed {self.allowed()}")
         return parsed
 
 

@@ -80,12 +80,14 @@ def _json_value(value, whole: bool):
 
 def run_json(config: Config, history) -> str:
     """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read."""
-    columns = _columns(history)
+    columns = {}
+    for name, (values, whole) in _columns(history).items():
+        columns[name] = [_json_value(v, whole) for v in values]
     document = {
         "format": FORMAT,
         "version": VERSION,
         "config": config.to_dict(),
-        "history": {name: [_json_value(v, whole) for v in values] for name, (values, whole) in columns.items()},
+        "history": columns,
     }
     return json.dumps(document, allow_nan=False)
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .config import SETTINGS_BY_NAME, Config
 from .history import Log
 from .problem import make_problem
@@ -78,7 +80,8 @@ class Trainer:
         detailed = t % self.cfg.stats_every == 0 and self.history.wants(t)
         if detailed:
             self.stats.remember_weights(self.net)
-        loss = self.net.step()
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
+            loss = self.net.step()
         row = {"step": t, "loss": loss}
         depth = getattr(self.net, "depth", None)
         if depth is not None:

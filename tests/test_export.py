@@ -1,0 +1,178 @@
+"""Export a run as CSV or JSON, read it back, and replay it from the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, SMALL
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from playground.config import SETTINGS_BY_NAME, Config, ConfigError
+from playground.export import FORMAT, history_csv, load_run, run_json
+from playground.history import Log
+from playground.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def trained() -> Trainer:
+    # Statistics every 5 steps leave NaN in the rows between; DynamicNet adds a depth column.
+    trainer = Trainer(Config.for_style("dynamic", steps=30, stats_every=5, hist_every=5, **SMALL))
+    trainer.run()
+    return trainer
+
+
+def _cell_value(cell: str) -> float:
+    return math.nan if cell == "" else float(cell)
+
+
+def test_csv_round_trip(trained):
+    log = trained.history
+    rows = list(csv.reader(io.StringIO(history_csv(log))))
+    header, body = rows[0], rows[1:]
+    assert header[:2] == ["step", "loss"]
+    assert header[2:] == sorted(header[2:])
+    assert set(header) == set(log.names())
+    assert len(body) == len(log) == 30
+    assert any(cell == "" for row in body for cell in row)  # NaN cells are empty
+    for index, name in enumerate(header):
+        got = np.array([_cell_value(row[index]) for row in body])
+        np.testing.assert_array_equal(got, log[name])  # exact, NaN where NaN
+    assert [row[0] for row in body] == [str(t) for t in range(30)]  # steps as whole numbers
+
+
+def test_csv_skips_two_dimensional_columns(trained):
+    text = history_csv(trained.histograms)
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[0] == "step" and not any(name.startswith("hist.") for name in header)
+    assert any(name.startswith("zeros.") for name in header)
+    assert history_csv(Log()) == ""
+
+
+def test_csv_and_json_keep_every_digit():
+    log = Log(capacity=8)
+    values = [0.1, 1 / 3, 1e-300, 123456.789, math.inf, math.nan, -2.5e-7, 2.0]
+    for t, value in enumerate(values):
+        log.append({"step": t, "loss": value, "other": float(t) if t % 2 else math.nan})
+    rows = list(csv.reader(io.StringIO(history_csv(log))))
+    assert rows[0] == ["step", "loss", "other"]
+    assert [_cell_value(r[1]) for r in rows[1:]] == pytest.approx(values, nan_ok=True, rel=0)
+    assert rows[5][1] == "inf" and rows[6][1] == ""
+    _, history = load_run(run_json(Config(), log))
+    expected = [v if math.isfinite(v) else math.nan for v in values]  # JSON has no inf: null
+    np.testing.assert_array_equal(history["loss"], expected)
+    assert history["step"] == list(range(8))
+
+
+def test_json_round_trip(trained):
+    text = run_json(trained.cfg, trained.history)
+    document = json.loads(text)
+    assert document["format"] == FORMAT and document["version"] == 1
+    assert list(document["history"])[:2] == ["step", "loss"]
+    assert "NaN" not in text and "Infinity" not in text
+    config, history = load_run(text)
+    assert config == trained.cfg
+    assert set(history) == set(trained.history.names())
+    for name, values in history.items():
+        np.testing.assert_array_equal(np.array(values, dtype=float), trained.history[name])
+
+
+def test_export_then_replay_from_the_cli(tmp_path):
+    trainer = Trainer(Config.for_style("module", steps=120, **SMALL))
+    trainer.run()
+    path = tmp_path / "run.json"
+    path.write_text(run_json(trainer.cfg, trainer.history), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    replayed = {row["step"]: row["loss"] for row in map(json.loads, done.stdout.splitlines())}
+    exported = json.loads(path.read_text(encoding="utf-8"))["history"]
+    assert len(replayed) == 120 and len(exported["step"]) == 120
+    for step, loss in zip(exported["step"], exported["loss"], strict=True):
+        assert float(loss) == float(replayed[step]), step
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        "[1, 2]",
+        "null",
+        '"config"',
+        "{}",
+        '{"history": {}}',
+        '{"config": [1]}',
+        '{"config": "numpy"}',
+        '{"format": "something else", "config": {}}',
+        '{"version": 2, "config": {}}',
+        "[" * 100_000,
+        "1" * 5000,
+    ],
+)
+def test_malformed_run_files_name_the_config(text):
+    with pytest.raises(ConfigError) as caught:
+        load_run(text)
+    assert caught.value.field == "config"
+
+
+def test_bad_settings_and_history_name_the_field():
+    with pytest.raises(ConfigError) as caught:
+        load_run('{"config": {"lr": 5}}')
+    assert caught.value.field == "lr"
+    with pytest.raises(ConfigError) as caught:  # Config.from_dict overflows on this; load_run does not
+        load_run('{"config": {"n": 1' + "0" * 400 + "}}")
+    assert caught.value.field == "n"
+    with pytest.raises(ConfigError) as caught:
+        load_run('{"config": {}, "history": {"loss": [1, "x"]}}')
+    assert caught.value.field == "history"
+    config, history = load_run('{"config": {"style": "optim"}}')
+    assert config == Config.for_style("optim") and history == {}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+setting_names = st.sampled_from([*SETTINGS_BY_NAME, "config", "history"])
+config_like = st.dictionaries(setting_names, json_values, max_size=5)
+fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _only_config_errors(text) -> None:
+    try:
+        load_run(text)
+    except ConfigError:
+        pass
+
+
+@fast
+@given(st.text() | st.binary())
+def test_load_run_on_arbitrary_text_raises_only_config_error(text):
+    _only_config_errors(text)
+
+
+@fast
+@given(json_values)
+def test_load_run_on_arbitrary_json_raises_only_config_error(value):
+    _only_config_errors(json.dumps(value))
+
+
+@fast
+@given(config_like, json_values)
+def test_load_run_on_run_like_json_raises_only_config_error(settings_, history):
+    _only_config_errors(json.dumps({"format": FORMAT, "config": settings_, "history": history}))
+    _only_config_errors(json.dumps({"config": settings_}))
