@@ -83,7 +83,7 @@ class Setting:
             kind = "a whole number" if self.kind is int else "a number"
             raise ConfigError(self.name, f"{value!r} is not {kind}; allowed {self.allowed()}") from None
         if not (self.low <= parsed <= self.high) or not math.isfinite(parsed):  # compares 10**400 too
-            shown = _fmt(parsed) if isinstance(parsed, float) or abs(parsed) < 10**15 else f"{float(parsed):g}"
+            shown = _fmt(parsed) if isinstance(parsed, float) or abs(parsed) < 10**15 else "a huge number"
             raise ConfigError(self.name, f"{shown} is out of range; allowed {self.allowed()}")
         return parsed
 
