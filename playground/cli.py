@@ -83,7 +83,13 @@ def _clean(value):
 
 
 def train(cfg: Config, as_json: bool, out=sys.stdout) -> int:
+    import torch
+
     from .trainer import DIVERGED, Trainer
+
+    # One intra-op thread, as in the app's workers: float32 sums split across threads round
+    # differently, and a run exported from the app must replay here to the same numbers.
+    torch.set_num_threads(1)
 
     trainer = Trainer(cfg)
     while (row := trainer.step()) is not None:

@@ -19,6 +19,7 @@ training and exits: nothing keeps training for nobody.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -61,6 +62,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
     import torch
 
     torch.set_num_threads(1)  # the page and the browser need the other core
+    from .inspect_step import inspect_step
     from .trainer import Trainer
 
     try:
@@ -69,12 +71,11 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         conn.send({"error": str(error)})
         return
     sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
-    running, cap, ack, trained_s = (
-        False,
-        None,
-        0,
-        0.0,
-    )  # cap: most steps per second (None: as fast as possible)
+    running = False
+    cap = None  # most steps per second; None: as fast as possible
+    ack = 0  # the last command carried out
+    trained_s = 0.0  # time spent in training steps
+    inspected = None  # the intermediates of the last inspected step
     rows, hists = [], []
     heard = last_flush = time.monotonic()
     window = []  # (time, steps_done) samples for steps/s
@@ -108,6 +109,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 "sizes": sizes,
                 "ack": ack,
                 "trained_s": trained_s,
+                "inspected": inspected,
             }
         )
         rows, hists = [], []
@@ -151,6 +153,13 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 trainer.set_steps(args[0])
             elif command == "speed":
                 cap = args[0]
+            elif command == "inspect":
+                running = False
+                inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
+                if trainer.kept:
+                    rows.append(trainer.last)
+                if trainer.last_histograms is not None:
+                    hists.append(trainer.last_histograms)
             elif command == "ping":
                 pass  # the page is still there
             elif command == "close":
@@ -206,6 +215,7 @@ class RunView:
     sizes: dict = field(default_factory=dict)  # entries per weight tensor
     ack: int = 0  # the last command the worker has carried out
     trained_s: float = 0.0  # seconds the worker spent in training steps
+    inspected: list | None = None  # the intermediates of the last inspected step (dicts)
     error: str = ""
 
     def __post_init__(self):
@@ -237,6 +247,7 @@ class RunView:
             "sizes",
             "ack",
             "trained_s",
+            "inspected",
         ):
             setattr(self, key, update[key])
         self.edges_low = update["edges"]

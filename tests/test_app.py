@@ -255,3 +255,51 @@ def test_compare_runs_agree_with_single_runs():
         assert view.last["loss"] == local.last["loss"], label
     table = app.dataframe[0].value
     assert list(table["run"]) == [label for label, _ in preset("lr")]
+
+
+def test_look_inside_one_step_shows_the_engines_numbers(at):
+    import numpy as np
+
+    from playground.config import Config
+    from playground.trainer import Trainer
+
+    at.selectbox(key="style").select("tensor").run()
+    at.select_slider(key="lr")  # present
+    at.button(key="inspect_button").click().run()
+    table = at.table[0].value
+    names = list(table["value"])
+    assert names[:4] == ["h", "h_relu", "y_pred", "loss"] and "grad_w1" in names
+    trainer = Trainer(Config.for_style("tensor"))
+    row = trainer.step()
+    loss_cell = table["first numbers"][names.index("loss")]
+    assert float(loss_cell) == pytest.approx(row["loss"], rel=1e-3)  # shown with 4 significant digits
+    assert any("x.mm(w1)" in made for made in table["made by"])
+    assert metrics(at)["Step"] == "1"
+    assert np.isfinite(float(table["norm"][names.index("grad_w1")]))
+
+
+def test_downloads_replay_from_the_cli(at, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    at.number_input(key="steps").set_value(40).run()
+    at.selectbox(key="style").select("module").run()
+    at.number_input(key="steps").set_value(40).run()
+    at.button(key="train_button").click().run()
+    wait_for(at, lambda a: "Finished 40 steps" in texts(a.success))
+    view = at.session_state["client"].view
+    from playground import export
+
+    path = tmp_path / "run.json"
+    path.write_text(export.run_json(view.config, view.history))
+    out = subprocess.run(
+        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(APP).parent,
+        check=True,
+    )
+    replayed = [json.loads(line)["loss"] for line in out.stdout.splitlines()]
+    assert replayed == list(view.history["loss"])
+    assert len(at.get("download_button")) == 2

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from .. import devices, links
+from .. import devices, export, links
 from ..config import (
     MANUAL_UPDATE_STYLES,
     MOMENTUM_OPTIMIZERS,
@@ -499,6 +499,61 @@ LECTURE_CSS = """
 """
 
 
+def inspector(cfg: Config | None) -> None:
+    """ "Show me the maths": one real step, traced line by line through the style's own code."""
+    c = client()
+    view = c.view if c else None
+    running = bool(view and view.running)
+    with st.expander("Look inside one step", expanded=bool(view and view.inspected)):
+        st.caption(
+            "Takes one real training step while following the code on the right line by line, and shows "
+            "each value the step makes: its shape, its first numbers and its norm."
+        )
+        if st.button("Take one step and show its maths", key="inspect_button", disabled=cfg is None or running):
+            if c is None or c.view.status in ("done", "diverged", "error"):
+                drop_run()
+                c = new_run(cfg)
+            c.request("inspect")
+            st.rerun()  # redraw the metrics and charts above with this step
+        if view and view.inspected:
+            st.markdown(f"**Step {view.steps_done - 1}**, in `{STYLE_INFO[view.config.style].module}.py`:")
+            st.table(
+                {
+                    "value": [e["name"] for e in view.inspected],
+                    "made by": [f"line {e['line']}: {e['code']}" for e in view.inspected],
+                    "shape": [" × ".join(map(str, e["shape"])) or "scalar" for e in view.inspected],
+                    "first numbers": [", ".join(f"{v:.4g}" for v in e["sample"]) for e in view.inspected],
+                    "norm": [f"{e['norm']:.4g}" for e in view.inspected],
+                }
+            )
+
+
+def downloads() -> None:
+    """The run as CSV (per-step statistics) and as JSON that `python -m playground train --config` replays."""
+    c = client()
+    if c is None or c.view.running or not len(c.view.history):
+        return
+    view = c.view
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Download CSV",
+        data=lambda: export.history_csv(view.history),
+        file_name="run.csv",
+        mime="text/csv",
+        key="download_csv",
+        width="stretch",
+    )
+    d2.download_button(
+        "Download JSON",
+        data=lambda: export.run_json(view.config, view.history),
+        file_name="run.json",
+        mime="application/json",
+        key="download_json",
+        width="stretch",
+        help="Replay it: python -m playground train --config run.json",
+    )
+
+
 def pick_cell(style: str) -> None:
     st.session_state.style = style
     on_style_change()
@@ -585,6 +640,8 @@ def main() -> None:
         with left:
             st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
             st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
+            inspector(cfg)
+            downloads()
         with right:
             st.subheader("The code that runs")
             st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
