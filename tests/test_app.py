@@ -248,9 +248,18 @@ def test_compare_runs_agree_with_single_runs():
         app.run()
     state = app.session_state["cmp"]
     assert len(state["views"]) == 5 and not app.exception
-    for (label, cfg), view in zip(preset("lr", seed=0, steps=60), state["views"], strict=True):
-        local = Trainer(cfg)
-        local.run()
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers train (and the CLI): the same float32 rounding
+    try:
+        locals_ = []
+        for _, cfg in preset("lr", seed=0, steps=60):
+            locals_.append(Trainer(cfg))
+            locals_[-1].run()
+    finally:
+        torch.set_num_threads(threads)
+    for (label, _), view, local in zip(preset("lr", seed=0, steps=60), state["views"], locals_, strict=True):
         assert view.steps_done == local.steps_done, label
         assert view.last["loss"] == local.last["loss"], label
     table = app.dataframe[0].value

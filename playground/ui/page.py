@@ -357,17 +357,19 @@ def live_metrics() -> None:
             c.send("ping")
             ss.pinged = time.monotonic()
     view = c.view if c else None
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Step", f"{view.steps_done}" if view else "0")
+    dynamic = st.session_state.style == "dynamic"
+    columns = st.columns([2, 3, 2, 2] if dynamic else [2, 3, 2])
+    columns[0].metric("Step", f"{view.steps_done}" if view else "0")
     loss = view.last.get("loss") if view and view.last else None
-    m2.metric("Loss", f"{loss:.4g}" if loss is not None else "–")
-    m3.metric("Steps/s", f"{view.steps_per_s:,.0f}" if view and view.running else "–")
-    depth = view.last.get("depth") if view and view.last else None
-    m4.metric(
-        "Depth drawn",
-        str(depth) if depth is not None else "–",
-        help="DynamicNet draws how many times to reuse its middle layer, every step.",
-    )
+    columns[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
+    columns[2].metric("Steps/s", f"{view.steps_per_s:,.0f}" if view and view.running else "–")
+    if dynamic:
+        depth = view.last.get("depth") if view and view.last else None
+        columns[3].metric(
+            "Depth drawn",
+            str(depth) if depth is not None else "–",
+            help="DynamicNet draws how many times to reuse its middle layer, every step.",
+        )
     if view is not None:
         if view.error:
             st.error(f"The run stopped: {view.error}")
@@ -636,7 +638,8 @@ def main() -> None:
         running = bool(c and c.view.running)
         if c is not None:
             c.send("speed", speed())
-        left, right = st.columns([3, 2])
+        # On a projector the charts take the whole width and the code goes below them.
+        left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
         with left:
             st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
             st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
