@@ -143,8 +143,41 @@ def test_train_live_to_the_end(page, server):
     assert float(metric(page, "Loss")) < 1e-2  # the tutorial's NumPy cell ends near 1e-6
     assert len(seen) >= 2, "the page did not update while training"
     page.locator('[data-testid="stPlotlyChart"]').nth(4).wait_for()
-    assert (
-        page.locator('[data-testid="stPlotlyChart"]').count() >= 5
-    )  # loss, histogram, heatmap, norms, ratios
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 5  # loss, histogram, heatmap, norms, ratios
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(ROOT / "tests" / ".last-browser-run.png"), full_page=True)
+
+
+def test_a_shared_link_opens_its_setup(page, server):
+    page.goto(f"{server}/?style=optim&lr=0.001&hidden=50&steps=200&seed=3")
+    page.get_by_role("button", name="Train").wait_for()
+    page.get_by_text("An optimizer (Adam) does the update").wait_for()
+    assert page.get_by_label("Hidden size (H)").input_value() == "50"
+    page.get_by_role("button", name="Train").click()
+    page.locator('[data-testid="stAlert"]', has_text="Finished 200 steps").wait_for(timeout=90_000)
+    assert "style=optim" in page.url and "lr=0.001" in page.url and "seed=3" in page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_hostile_link_warns_and_still_trains(page, server):
+    page.goto(f"{server}/?style=%3Cscript%3E&lr=nan&n=-1&steps=50&hide=x")
+    page.get_by_role("button", name="Train").wait_for()
+    warnings = page.locator('[data-testid="stAlert"]')
+    warnings.filter(has_text="lr: nan").first.wait_for()
+    page.get_by_role("button", name="Train").click()
+    page.locator('[data-testid="stAlert"]', has_text="Finished 50 steps").wait_for(timeout=90_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_the_tutorial_compare_preset_draws_eight_runs(page, server):
+    page.goto(f"{server}/?steps=100")
+    page.get_by_role("tab", name="Compare runs").click()
+    page.get_by_role("button", name="Run comparison").click()
+    legend = page.locator('[data-testid="stPlotlyChart"] .legend .traces')
+    deadline = time.monotonic() + 120
+    while legend.count() < 8:
+        assert time.monotonic() < deadline, f"only {legend.count()} runs drawn"
+        time.sleep(0.25)
+    page.get_by_role("button", name="Run comparison").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(ROOT / "tests" / ".last-compare-run.png"))
