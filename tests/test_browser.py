@@ -173,7 +173,7 @@ def test_the_tutorial_compare_preset_draws_eight_runs(page, server):
     page.goto(f"{server}/?steps=100")
     page.get_by_role("tab", name="Compare runs").click()
     page.get_by_role("button", name="Run comparison").click()
-    legend = page.locator('[data-testid="stPlotlyChart"] .legend .traces')
+    legend = page.locator('[data-testid="stPlotlyChart"]:visible .legend .traces')
     deadline = time.monotonic() + 120
     while legend.count() < 8:
         assert time.monotonic() < deadline, f"only {legend.count()} runs drawn"
