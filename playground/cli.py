@@ -82,7 +82,7 @@ def _clean(value):
     return value
 
 
-def train(cfg: Config, as_json: bool, out=sys.stdout) -> int:
+def train(cfg: Config, as_json: bool, out=None) -> int:
     import torch
 
     from .trainer import DIVERGED, Trainer
@@ -90,6 +90,7 @@ def train(cfg: Config, as_json: bool, out=sys.stdout) -> int:
     # One intra-op thread, as in the app's workers: float32 sums split across threads round
     # differently, and a run exported from the app must replay here to the same numbers.
     torch.set_num_threads(1)
+    out = out or sys.stdout
 
     trainer = Trainer(cfg)
     while (row := trainer.step()) is not None:
@@ -104,7 +105,8 @@ def train(cfg: Config, as_json: bool, out=sys.stdout) -> int:
     return 0
 
 
-def list_styles(out=sys.stdout) -> int:
+def list_styles(out=None) -> int:
+    out = out or sys.stdout
     out.write(f"{'style':<9} {'lr':<7} {'optimizer':<9} {'dtype':<8} steps  what it shows\n")
     for name, info in STYLES.items():
         cfg = Config.for_style(name)

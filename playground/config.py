@@ -232,7 +232,7 @@ class Config:
         if unknown:
             raise ConfigError(unknown[0], "unknown setting; known: " + ", ".join(SETTINGS_BY_NAME))
         style = SETTINGS_BY_NAME["style"].parse(values.get("style", "numpy"))
-        merged = {**STYLE_DEFAULTS[style], **values}
+        merged = {**STYLE_DEFAULTS[style], **{k: v for k, v in values.items() if v is not None}}
         parsed = {}
         for setting in SETTINGS:
             if setting.name in merged and merged[setting.name] is not None:
@@ -258,7 +258,9 @@ class Config:
                 "its weights by hand (plain SGD); choose style optim, module or dynamic",
             )
         if self.optimizer in MOMENTUM_OPTIMIZERS and self.momentum <= 0:
-            raise ConfigError("momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed 0 to 0.999")
+            raise ConfigError(
+                "momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed above 0 to 0.999"
+            )
         if self.style == "numpy" and self.device != "cpu":
             raise ConfigError("device", f"style numpy runs on the CPU only, not {self.device!r}; use cpu")
         megabytes = self.estimated_mb()
@@ -300,6 +302,6 @@ def parse_device(value: Any) -> str:
     text = str(value).strip().lower()
     if text in ("cpu", "cuda", "mps"):
         return text
-    if text.startswith("cuda:") and text[5:].isdigit():
+    if text.startswith("cuda:") and text[5:].isascii() and text[5:].isdigit():
         return text
     raise ConfigError("device", f"{value!r} is not a device; allowed cpu, cuda, cuda:N or mps")

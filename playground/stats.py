@@ -134,7 +134,7 @@ class Histograms:
         zeros = g.size - np.count_nonzero(g) if raw[0] else 0
         raw[0] -= zeros
         if name not in self.low:
-            used = np.flatnonzero(raw)
+            used = np.flatnonzero(raw[:mask])  # not inf/NaN (all exponent bits set)
             top = int(used[-1]) - bias + 2 if len(used) else 0
             self.low[name] = top - self.bins
             # raw bin e holds |g| in [2**(e-bias), 2**(e-bias+1)): map it to a fixed bin,

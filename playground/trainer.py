@@ -37,6 +37,7 @@ HISTOGRAM_ROWS = 256
 
 class Trainer:
     def __init__(self, cfg: Config):
+        cfg = Config.from_dict(cfg.to_dict())  # a Config(...) built by hand is checked too
         self.cfg = cfg
         self.problem = make_problem(cfg)
         self.net = STYLES[cfg.style].load()(self.problem, cfg)

@@ -1,0 +1,206 @@
+"""The trainer: divergence, learning-rate changes, bounded history, devices."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import SMALL, run_losses, to_numpy
+
+from playground import devices
+from playground.config import STYLES, Config, ConfigError
+from playground.trainer import HISTOGRAM_ROWS, HISTORY_ROWS, Trainer
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_run_steps_and_finishes():
+    trainer = Trainer(Config.for_style("module", steps=25, **SMALL))
+    assert trainer.status == "ready" and not trainer.finished
+    assert trainer.run(10) == 10
+    assert trainer.steps_done == 10 and trainer.last["step"] == 9
+    assert trainer.run() == 15
+    assert trainer.status == "done" and trainer.finished
+    assert "25 steps" in trainer.message
+    assert trainer.step() is None and trainer.run() == 0
+    assert list(trainer.history["step"]) == list(range(25))
+
+
+# --- 5. divergence -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "style, dtype",
+    [("module", "float32"), ("numpy", "float64"), ("numpy", "float32"), ("tensor", "float32")],
+)
+def test_huge_learning_rate_diverges_quietly(style, dtype):
+    cfg = Config.for_style(style, lr=1.0, dtype=dtype, stats_every=1, hist_every=1)
+    with warnings.catch_warnings():
+        # A diverging run overflows on purpose; that must not reach the user as a
+        # RuntimeWarning, let alone as an error.
+        warnings.simplefilter("error")
+        trainer = Trainer(cfg)
+        taken = trainer.run()
+        assert trainer.step() is None
+        assert trainer.run() == 0
+    assert trainer.status == "diverged" and trainer.finished
+    assert taken < cfg.steps
+    last = trainer.last
+    assert not math.isfinite(last["loss"])
+    assert trainer.steps_done == last["step"] + 1 == taken
+    assert f"at step {last['step']}" in trainer.message
+    assert "learning rate" in trainer.message and "smaller" in trainer.message
+    assert "0.1" in trainer.message  # the suggestion is smaller than the rate used
+
+
+def test_divergence_message_uses_the_current_learning_rate():
+    trainer = Trainer(Config.for_style("module", lr=1e-4, **SMALL))
+    trainer.run(3)
+    trainer.set_learning_rate(1.0)
+    trainer.run()
+    assert trainer.status == "diverged"
+    assert "learning rate 1 " in trainer.message and "0.1" in trainer.message
+
+
+# --- 10. changing the learning rate ------------------------------------------------------
+
+
+def weights(trainer) -> dict[str, np.ndarray]:
+    return {name: to_numpy(w) for name, w in trainer.net.parameters().items()}
+
+
+def gradients(trainer) -> dict[str, np.ndarray]:
+    return {name: to_numpy(g) for name, g in trainer.net.gradients().items()}
+
+
+@pytest.mark.parametrize("style", ["numpy", "tensor", "autograd", "function", "nn", "module"])
+def test_new_learning_rate_applies_from_the_next_step(style):
+    cfg = Config.for_style(style, dtype="float64", lr=1e-4, steps=20, **SMALL)
+    trainer = Trainer(cfg)
+    trainer.run(3)
+    for lr in (1e-4, 3e-3):  # the step before the change, then the one after
+        before = weights(trainer)
+        trainer.step()
+        after, grads = weights(trainer), gradients(trainer)
+        for name in before:  # plain SGD: w <- w - lr * grad
+            np.testing.assert_allclose(after[name], before[name] - lr * grads[name], rtol=1e-12, atol=1e-15)
+        trainer.set_learning_rate(3e-3)
+        assert trainer.learning_rate == 3e-3
+
+
+def test_new_learning_rate_changes_the_trajectory_only_after_the_change():
+    cfg = Config.for_style("numpy", steps=10, **SMALL)
+    unchanged, _ = run_losses(cfg)
+    trainer = Trainer(cfg)
+    trainer.run(5)
+    trainer.set_learning_rate("1e-3")  # text is parsed like the config's
+    trainer.run()
+    changed = trainer.history["loss"]
+    # The loss of step t is computed before step t's update: steps 0..5 are unchanged.
+    np.testing.assert_array_equal(changed[:6], unchanged[:6])
+    assert not np.array_equal(changed[6:], unchanged[6:])
+
+
+@pytest.mark.parametrize("style", ["optim", "dynamic"])
+def test_new_learning_rate_reaches_every_optimizer_group(style):
+    trainer = Trainer(Config.for_style(style, **SMALL))
+    trainer.step()
+    trainer.set_learning_rate(2e-3)
+    assert trainer.learning_rate == 2e-3
+    assert all(group["lr"] == 2e-3 for group in trainer.net.optimizer.param_groups)
+
+
+@pytest.mark.parametrize("bad", [0, -1e-3, 5.0, float("nan"), float("inf"), "fast", None, True])
+def test_bad_learning_rate_is_refused(bad):
+    trainer = Trainer(Config.for_style("module", **SMALL))
+    trainer.step()
+    with pytest.raises(ConfigError) as caught:
+        trainer.set_learning_rate(bad)
+    assert caught.value.field == "lr"
+    assert "1e-07 to 1" in str(caught.value)
+    assert trainer.learning_rate == 1e-4  # unchanged
+    assert trainer.step() is not None
+
+
+# --- 9. bounded history ------------------------------------------------------------------
+
+
+def test_history_stays_bounded_over_a_long_run():
+    cfg = Config.for_style("numpy", n=4, d_in=4, hidden=4, d_out=2, steps=20_000, stats_every=1, hist_every=1)
+    trainer = Trainer(cfg)
+    trainer.run()
+    assert trainer.status == "done" and trainer.steps_done == 20_000
+    history, histograms = trainer.history, trainer.histograms
+    assert 0 < len(history) <= HISTORY_ROWS
+    assert 0 < len(histograms) <= HISTOGRAM_ROWS
+    assert history.nbytes() < 1_000_000 and histograms.nbytes() < 1_000_000
+    for log in (history, histograms):
+        steps = log["step"]
+        assert steps[0] == 0
+        assert np.all(np.diff(steps) > 0)
+        assert steps[-1] >= 19_999 - log.every  # ends near the last step
+        assert np.all(steps % log.every == 0)
+    # Statistics were taken at every kept step, since stats_every=1.
+    assert not np.isnan(history["w1.grad_norm"]).any()
+    assert trainer.last["step"] == 19_999  # the latest row is always there
+
+
+def test_statistics_only_every_k_steps():
+    trainer = Trainer(Config.for_style("tensor", steps=12, stats_every=5, hist_every=4, **SMALL))
+    trainer.run()
+    norms = trainer.history["w1.grad_norm"]
+    assert np.isfinite(norms[[0, 5, 10]]).all()
+    assert np.isnan(np.delete(norms, [0, 5, 10])).all()
+    assert list(trainer.histograms["step"]) == [0, 4, 8]
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "cuda:1"])
+def test_unavailable_cuda_is_a_config_error(device):
+    cfg = Config.for_style("tensor", device=device, **SMALL)  # the form is fine
+    with pytest.raises(ConfigError) as caught:
+        Trainer(cfg)
+    assert caught.value.field == "device"
+    assert "not available" in str(caught.value)
+    assert "Available: cpu" in str(caught.value)
+
+
+def test_device_with_a_non_ascii_digit_is_a_config_error():
+    # "²".isdigit() is True but int("²") fails: the device check must not crash.
+    with pytest.raises(ConfigError):
+        Trainer(Config.for_style("tensor", device="cuda:²", **SMALL))
+
+
+def test_available_devices_start_with_cpu():
+    names = devices.available()
+    assert names[0] == "cpu"
+    assert ("cuda" in names) == torch.cuda.is_available()
+    assert devices.resolve("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert devices.why_no_cuda().startswith("CUDA is absent")
+
+
+# --- 12. CUDA ----------------------------------------------------------------------------
+
+CUDA_MISSING = "CUDA is not available on this machine: " + devices.why_no_cuda()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=CUDA_MISSING)
+@pytest.mark.parametrize("style", [s for s in STYLES if s != "numpy"])
+def test_short_training_on_cuda(style):
+    cfg = Config.for_style(style, device="cuda", dtype="float64", steps=30, stats_every=1, hist_every=5)
+    losses, trainer = run_losses(cfg)
+    assert trainer.status == "done"
+    assert next(iter(trainer.net.parameters().values())).device.type == "cuda"
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert len(trainer.histograms) == 6
+    # Same starting numbers and float64: the GPU run follows the CPU run closely.
+    cpu, _ = run_losses(cfg.replace(device="cpu"))
+    np.testing.assert_allclose(losses, cpu, rtol=1e-6)
