@@ -9,7 +9,7 @@ from __future__ import annotations
 from itertools import product
 
 from .config import MANUAL_UPDATE_STYLES, STYLES, Config, ConfigError
-from .optimizers import LABELS
+from .config import OPTIMIZER_LABELS as LABELS
 
 MAX_RUNS = 8
 

@@ -24,6 +24,16 @@ LINEAR_STYLES = ("nn", "optim", "module", "dynamic")
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")
+OPTIMIZER_LABELS = {
+    "sgd": "SGD",
+    "momentum": "SGD + momentum",
+    "nesterov": "Nesterov momentum",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
+
 DTYPES = ("float32", "float64")
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import torch
-
 from .config import ConfigError
+
+# torch is imported inside the functions: the app's server process never imports it
+# (it asks a worker process, see ``worker.probe_devices``).
 
 
 def available() -> list[str]:
     """Device names that can train here; "cpu" always comes first."""
+    import torch
+
     names = ["cpu"]
     if torch.cuda.is_available():
         names.append("cuda")
@@ -20,6 +23,8 @@ def available() -> list[str]:
 
 def why_no_cuda() -> str:
     """One line for the app: why CUDA is not offered."""
+    import torch
+
     if torch.cuda.is_available():
         return ""
     if torch.version.cuda is None:
@@ -27,8 +32,10 @@ def why_no_cuda() -> str:
     return "CUDA is absent: PyTorch has CUDA support but finds no GPU on this machine."
 
 
-def resolve(name: str) -> torch.device:
-    """A torch.device for ``name``, or a ConfigError saying what exists instead."""
+def resolve(name: str):
+    """A ``torch.device`` for ``name``, or a ConfigError saying what exists instead."""
+    import torch
+
     if name == "cpu":
         return torch.device("cpu")
     if name.startswith("cuda"):

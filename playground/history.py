@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+HISTORY_ROWS = 2048  # rows a run's history keeps (per-step rows, thinned)
+HISTOGRAM_ROWS = 256  # rows of gradient histograms a run keeps
+
 
 class Log:
     def __init__(self, capacity: int = 2048, every: int = 1):

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .config import Config
+from .config import OPTIMIZER_LABELS, Config
 
-LABELS = {
-    "sgd": "SGD",
-    "momentum": "SGD + momentum",
-    "nesterov": "Nesterov momentum",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-}
+LABELS = OPTIMIZER_LABELS
 
 
 def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:

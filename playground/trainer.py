@@ -24,15 +24,12 @@ import math
 import numpy as np
 
 from .config import SETTINGS_BY_NAME, Config
-from .history import Log
+from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 from .problem import make_problem
 from .stats import GradientStats, Histograms
 from .styles import STYLES
 
 READY, DONE, DIVERGED = "ready", "done", "diverged"
-
-HISTORY_ROWS = 2048
-HISTOGRAM_ROWS = 256
 
 
 class Trainer:

@@ -186,6 +186,29 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             flush()
 
 
+def _report_devices(conn) -> None:
+    from . import devices
+
+    conn.send((devices.available(), devices.why_no_cuda()))
+
+
+def probe_devices(timeout: float = 120.0) -> tuple[list[str], str]:
+    """The devices this machine can train on, asked of a worker process (the server never imports torch)."""
+    ctx = context()
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_report_devices, args=(child,), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if parent.poll(timeout):
+            return parent.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        process.join(timeout=1.0)
+    return ["cpu"], "Could not check for GPUs; offering the CPU only."
+
+
 def _writable(conn) -> bool:
     """Whether a send would not block (a Unix socket is writable while 3/4 of its buffer is free)."""
     try:
@@ -219,8 +242,7 @@ class RunView:
     error: str = ""
 
     def __post_init__(self):
-        from .history import Log
-        from .trainer import HISTOGRAM_ROWS, HISTORY_ROWS
+        from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 
         self.history = Log(HISTORY_ROWS)
         self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)

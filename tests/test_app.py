@@ -82,6 +82,9 @@ def test_controls_that_do_not_apply_are_disabled_with_a_reason(at):
 def test_device_choices_are_the_devices_that_exist(at):
     import torch
 
+    from playground.ui.page import shared
+
+    assert shared().devices_known.wait(timeout=120)  # the server asks a worker process which devices exist
     at.selectbox(key="style").select("tensor").run()
     options = at.selectbox(key="device").options
     assert options[0] == "cpu"

@@ -12,8 +12,8 @@ import numpy as np
 import streamlit as st
 
 from ..compare import MAX_RUNS, PRESETS, custom, preset
+from ..config import OPTIMIZER_LABELS as LABELS
 from ..config import OPTIMIZERS, STYLES, Config, ConfigError
-from ..optimizers import LABELS
 from ..worker import RunClient
 from . import charts
 

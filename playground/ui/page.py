@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from .. import devices, export, links
+from .. import export, links
 from ..config import (
     MANUAL_UPDATE_STYLES,
     MOMENTUM_OPTIMIZERS,
+    OPTIMIZER_LABELS,
     OPTIMIZERS,
     SETTINGS_BY_NAME,
     STYLE_DEFAULTS,
@@ -28,9 +29,8 @@ from ..config import (
     ConfigError,
     Limits,
 )
-from ..optimizers import LABELS as OPTIMIZER_LABELS
 from ..styles import STYLES as STYLE_INFO
-from ..worker import RunClient, warm_up
+from ..worker import RunClient, probe_devices, warm_up
 from . import charts, compare_view
 
 FAST_S = 0.2  # metrics and loss curve: 5 updates a second while training
@@ -70,7 +70,15 @@ class Shared:
         self.limits = limits
         self.lock = threading.Lock()
         self.clients: weakref.WeakSet[RunClient] = weakref.WeakSet()
-        threading.Thread(target=warm_up, daemon=True).start()
+        self.devices: tuple[list[str], str] = (["cpu"], "Looking for GPUs…")
+        self.devices_known = threading.Event()
+        threading.Thread(target=self._prepare, daemon=True).start()
+
+    def _prepare(self) -> None:
+        """Start the workers' fork server (it imports torch: seconds) and ask it which devices exist."""
+        warm_up()
+        self.devices = probe_devices()
+        self.devices_known.set()
 
     def training(self) -> int:
         with self.lock:
@@ -99,7 +107,10 @@ def init_state() -> None:
     ss.setdefault("notices", [])
     ss.setdefault("warnings", [])
     if "style" not in ss:
-        cfg, warnings = links.from_query(st.query_params.to_dict(), devices.available(), shared().limits)
+        params = st.query_params.to_dict()
+        if params.get("device", "cpu") != "cpu":  # the link asks for a GPU: wait to know whether one exists
+            shared().devices_known.wait(timeout=30)
+        cfg, warnings = links.from_query(params, shared().devices[0], shared().limits)
         for name in RUN_SETTINGS:
             ss[name] = getattr(cfg, name)
         ss.warnings += [f"From the link: {w}" for w in warnings]
@@ -189,15 +200,18 @@ def sidebar() -> None:
         sb.slider("Momentum", 0.0, 0.999, key="momentum", step=0.001, disabled=not uses_momentum)
         if not uses_momentum:
             sb.caption("Momentum: only SGD + momentum and Nesterov use it.")
-    available = devices.available()
+    available, why_no_cuda = shared().devices
     if ss.device not in available:
-        ss.device = "cpu"
+        if shared().devices_known.is_set():
+            ss.device = "cpu"
+        else:
+            available = [*available, ss.device]  # until the check answers, keep the link's choice
     if shown("device"):
         sb.selectbox("Device", available, key="device", disabled=style == "numpy")
         if style == "numpy":
             sb.caption("Device: NumPy runs on the CPU only.")
-        elif devices.why_no_cuda():
-            sb.caption(devices.why_no_cuda())
+        elif why_no_cuda:
+            sb.caption(why_no_cuda)
     if shown("dtype"):
         sb.selectbox("Precision", ("float32", "float64"), key="dtype")
     dynamic = style == "dynamic"
