@@ -391,26 +391,18 @@ def live_metrics() -> None:
             st.error(view.message)
         elif view.status == "done":
             st.success(view.message)
-    diverged_at = view.last.get("step") if view and view.status == "diverged" else None
-    chart(
-        charts.loss_figure(view.history if view else _empty(), diverged_at),
-        key="loss_chart",
-        config=CHART_CONFIG,
-    )
-    st.caption(
-        "Look for: a steady fall on the log scale. A flat line means the learning rate is too small; "
-        "a jump up, or a red line where it stops, means it is too large."
-    )
+    if view is not None:
+        # No chart before there is a run: Plotly's script is large, and the page is ready sooner without it.
+        diverged_at = view.last.get("step") if view.status == "diverged" else None
+        chart(charts.loss_figure(view.history, diverged_at), key="loss_chart", config=CHART_CONFIG)
+        st.caption(
+            "Look for: a steady fall on the log scale. A flat line means the learning rate is too small; "
+            "a jump up, or a red line where it stops, means it is too large."
+        )
     was_running = ss.get("was_running", False)
     ss.was_running = bool(view and view.running)
     if was_running and not ss.was_running:
         st.rerun(scope="app")  # the run stopped: redraw buttons, stop the timer
-
-
-def _empty():
-    from ..history import Log
-
-    return Log(2)
 
 
 def live_gradients() -> None:
