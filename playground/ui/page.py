@@ -34,7 +34,7 @@ from ..worker import RunClient, probe_devices, warm_up
 from . import charts, compare_view
 
 FAST_S = 0.2  # metrics and loss curve: 5 updates a second while training
-SLOW_S = 1.0  # gradient charts
+SLOW_S = 2.0  # gradient charts
 IDLE_S = 10.0  # while idle: tell the worker the page is still open
 PING_S = 5.0
 
@@ -355,123 +355,183 @@ def _weight_names(view) -> list[str]:
 CHART_CONFIG = {"displayModeBar": False}
 
 
-def chart(fig: dict, key: str, config: dict | None = None) -> None:
+def chart(fig: dict, key: str | None = None, config: dict | None = None) -> None:
     """Draw a figure; in lecture mode, big enough for the back row."""
     if st.session_state.get("lecture"):
         fig = charts.enlarge(fig)
+    c = client()
+    if c is not None and c.view.running:
+        # While training, a static chart (no hover, zoom or pan machinery) redraws far faster in the
+        # browser, which shares the CPU with training. A paused or finished run's charts are interactive.
+        config = {**(config or CHART_CONFIG), "staticPlot": True}
     st.plotly_chart(fig, key=key, config=config or CHART_CONFIG)
 
 
-def live_metrics() -> None:
+def _weight_names(view) -> list[str]:
+    return [c[: -len(".grad_norm")] for c in view.history.names() if c.endswith(".grad_norm")]
+
+
+def _session_is_open() -> bool:
+    """Whether this session's browser tab is still connected (True where that cannot be known)."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return get_instance().is_active_session(get_script_run_ctx().session_id)
+    except Exception:  # no runtime (AppTest, bare mode): assume the page is there
+        return True
+
+
+class LiveView:
+    """Everything that moves while a run trains, as placeholders.
+
+    Drawn once for a paused or finished run; while a run trains, ``follow`` redraws them in a
+    loop: 5 times a second for the metrics and the loss curve, every 2 seconds for the gradient
+    charts. Replacing an element in a placeholder sends one small delta to the browser; a
+    fragment rerun made the browser rebuild the whole fragment, which took a core of its own.
+    """
+
+    def __init__(self, view):
+        self.view = view
+        dynamic = view is not None and view.config.style == "dynamic"
+        columns = st.columns([2, 3, 2, 2] if dynamic else [2, 3, 2])
+        self.metrics = [column.empty() for column in columns]
+        self.status = st.empty()
+        self.loss = st.empty()
+        self.gradients = None
+        self.pick = None
+        if view is not None and view.edges_low:
+            g1, g2 = st.columns(2)
+            names = list(view.edges_low)
+            self.pick = g2.selectbox("Tensor for the distribution over time", names, key="heatmap_tensor")
+            self.gradients = [g1.empty(), g2.empty(), *st.columns(2)]
+            self.gradients[2], self.gradients[3] = self.gradients[2].empty(), self.gradients[3].empty()
+            self.dead = st.empty()
+        elif view is None:
+            idle = (("Step", "0"), ("Loss", "–"), ("Steps/s", "–"))
+            for placeholder, (label, value) in zip(self.metrics, idle, strict=True):
+                placeholder.metric(label, value)
+            st.info(
+                "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, how "
+                "their distribution moves over time, their norms and the size of each update."
+            )
+        self.drawn_fast = self.drawn_slow = None
+        self.draws = 0  # a fresh key per drawing: the same figure drawn twice in one script run is an error
+        self.clock = st.empty()  # cleared every tick: an st call, so a click on Pause is seen at once
+
+    def draw_fast(self) -> None:
+        view = self.view
+        stamp = (view.steps_done, view.status, view.running, view.error)
+        if stamp == self.drawn_fast:
+            return
+        self.drawn_fast = stamp
+        loss = view.last.get("loss") if view.last else None
+        self.metrics[0].metric("Step", f"{view.steps_done}")
+        self.metrics[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
+        self.metrics[2].metric("Steps/s", f"{view.steps_per_s:,.0f}" if view.running else "–")
+        if len(self.metrics) > 3:
+            depth = view.last.get("depth") if view.last else None
+            self.metrics[3].metric(
+                "Depth drawn",
+                str(depth) if depth is not None else "–",
+                help="DynamicNet draws how many times to reuse its middle layer, every step.",
+            )
+        if view.error:
+            self.status.error(f"The run stopped: {view.error}")
+        elif view.status == "diverged":
+            self.status.error(view.message)
+        elif view.status == "done":
+            self.status.success(view.message)
+        else:
+            self.status.empty()
+        diverged_at = view.last.get("step") if view.status == "diverged" else None
+        with self.loss.container():
+            self.draws += 1
+            chart(charts.loss_figure(view.history, diverged_at), key=f"loss-{self.draws}")
+            st.caption(
+                "Look for: a steady fall on the log scale. A flat line means the learning rate is too "
+                "small; a jump up, or a red line where it stops, means it is too large."
+            )
+
+    def draw_slow(self) -> None:
+        view = self.view
+        stamp = (len(view.history), len(view.histograms), view.steps_done)
+        if self.gradients is None or stamp == self.drawn_slow:
+            return
+        self.drawn_slow = stamp
+        names = _weight_names(view)
+        if not names:
+            return
+        self.draws += 1
+        n = self.draws
+        sizes = view.sizes
+        edges = {
+            n: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float))
+            for n, low in view.edges_low.items()
+        }
+        hist, heat, norm, ratio = self.gradients
+        with hist.container():
+            chart(charts.histogram_figure(view.histograms, names, edges, sizes), key=f"hist-{n}")
+            st.caption("Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units.")
+        with heat.container():
+            if self.pick in edges:
+                chart(
+                    charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], sizes[self.pick]),
+                    key=f"heat-{n}",
+                )
+            st.caption("Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude.")
+        with norm.container():
+            chart(
+                charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||"),
+                key=f"norm-{n}",
+            )
+            st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
+        with ratio.container():
+            chart(
+                charts.per_tensor_figure(
+                    view.history,
+                    names,
+                    "update_ratio",
+                    "Update / weight ratio per tensor",
+                    "||ΔW|| / ||W||",
+                    rule=charts.RULE_OF_THUMB,
+                )
+            )
+            st.caption(
+                "Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable."
+            )
+        dead = [c for c in view.history.names() if c.startswith("dead.")]
+        text = ", ".join(f"{c[5:]}: {view.last[c]:.0%}" for c in dead if c in view.last and np.isfinite(view.last[c]))
+        if text:
+            self.dead.caption(f"Dead ReLU units (no gradient at the last recorded step): {text}")
+
+    def follow(self, c: RunClient) -> None:
+        """Redraw while the run trains; when it stops, rerun the page (buttons, downloads)."""
+        ss = st.session_state
+        slow_due = 0.0
+        while c.view.running and not c.view.error:
+            tick = time.monotonic()
+            c.poll()
+            if tick - ss.get("pinged", 0) > PING_S:
+                if not _session_is_open():
+                    return  # the tab is gone: stop talking, and the worker stops itself
+                c.send("ping")
+                ss.pinged = tick
+            self.clock.empty()
+            self.draw_fast()
+            if tick >= slow_due:
+                self.draw_slow()
+                slow_due = tick + SLOW_S
+            time.sleep(max(0.0, FAST_S - (time.monotonic() - tick)))
+        st.rerun()
+
+
+def heartbeat() -> None:
+    """While a run is paused, tell its worker now and then that the page is still open."""
     c = client()
-    ss = st.session_state
     if c is not None:
         c.poll()
-        if time.monotonic() - ss.get("pinged", 0) > PING_S:
-            c.send("ping")
-            ss.pinged = time.monotonic()
-    view = c.view if c else None
-    dynamic = st.session_state.style == "dynamic"
-    columns = st.columns([2, 3, 2, 2] if dynamic else [2, 3, 2])
-    columns[0].metric("Step", f"{view.steps_done}" if view else "0")
-    loss = view.last.get("loss") if view and view.last else None
-    columns[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
-    columns[2].metric("Steps/s", f"{view.steps_per_s:,.0f}" if view and view.running else "–")
-    if dynamic:
-        depth = view.last.get("depth") if view and view.last else None
-        columns[3].metric(
-            "Depth drawn",
-            str(depth) if depth is not None else "–",
-            help="DynamicNet draws how many times to reuse its middle layer, every step.",
-        )
-    if view is not None:
-        if view.error:
-            st.error(f"The run stopped: {view.error}")
-        elif view.status == "diverged":
-            st.error(view.message)
-        elif view.status == "done":
-            st.success(view.message)
-    if view is not None:
-        # No chart before there is a run: Plotly's script is large, and the page is ready sooner without it.
-        diverged_at = view.last.get("step") if view.status == "diverged" else None
-        chart(charts.loss_figure(view.history, diverged_at), key="loss_chart", config=CHART_CONFIG)
-        st.caption(
-            "Look for: a steady fall on the log scale. A flat line means the learning rate is too small; "
-            "a jump up, or a red line where it stops, means it is too large."
-        )
-    was_running = ss.get("was_running", False)
-    ss.was_running = bool(view and view.running)
-    if was_running and not ss.was_running:
-        st.rerun(scope="app")  # the run stopped: redraw buttons, stop the timer
-
-
-def live_gradients() -> None:
-    c = client()
-    if c is None or not len(c.view.history):
-        st.info(
-            "Press **Train** (or **Step**) to see the gradients: their histograms, how their distribution "
-            "moves over time, their norms and the size of each update."
-        )
-        return
-    view = c.view
-    names = _weight_names(view)
-    if not names:
-        st.info("Gradient statistics appear from the first recorded step.")
-        return
-    sizes = view.sizes
-    edges = {
-        n: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float)) for n, low in view.edges_low.items()
-    }
-    g1, g2 = st.columns(2)
-    with g1:
-        chart(
-            charts.histogram_figure(view.histograms, names, edges, sizes),
-            key="hist_chart",
-            config=CHART_CONFIG,
-        )
-        st.caption("Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units.")
-    with g2:
-        pick = st.selectbox(
-            "Tensor for the distribution over time", [n for n in names if n in edges], key="heatmap_tensor"
-        )
-        if pick:
-            chart(
-                charts.heatmap_figure(view.histograms, pick, edges[pick], sizes[pick]),
-                key="heatmap_chart",
-                config=CHART_CONFIG,
-            )
-        st.caption("Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude.")
-    g3, g4 = st.columns(2)
-    with g3:
-        chart(
-            charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||"),
-            key="norm_chart",
-            config=CHART_CONFIG,
-        )
-        st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
-    with g4:
-        chart(
-            charts.per_tensor_figure(
-                view.history,
-                names,
-                "update_ratio",
-                "Update / weight ratio per tensor",
-                "||ΔW|| / ||W||",
-                rule=charts.RULE_OF_THUMB,
-            ),
-            key="ratio_chart",
-            config=CHART_CONFIG,
-        )
-        st.caption("Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable.")
-    dead = [c for c in view.history.names() if c.startswith("dead.")]
-    if dead and view.last:
-        text = ", ".join(
-            f"{c[5:]}: {view.last.get(c, float('nan')):.0%}"
-            for c in dead
-            if c in view.last and np.isfinite(view.last[c])
-        )
-        if text:
-            st.caption(f"Dead ReLU units (no gradient this step): {text}")
+        c.send("ping")
 
 
 # ------------------------------------------------------------------ links
@@ -647,10 +707,16 @@ def main() -> None:
         # On a projector the charts take the whole width and the code goes below them.
         left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
         with left:
-            st.fragment(run_every=FAST_S if running else (IDLE_S if c else None))(live_metrics)()
-            st.fragment(run_every=SLOW_S if running else None)(live_gradients)()
+            if c is not None:
+                c.poll()
+            live = LiveView(c.view if c else None)
+            if c is not None:
+                live.draw_fast()
+                live.draw_slow()
             inspector(cfg)
             downloads()
+            if c is not None and not running:
+                st.fragment(run_every=IDLE_S)(heartbeat)()
         with right:
             st.subheader("The code that runs")
             st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
@@ -660,3 +726,5 @@ def main() -> None:
         compare_view.controls(base, shared(), LR_GRID)
         comparing = compare_view.comparison()["running"]
         st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
+    if running:
+        live.follow(c)  # last: everything else on the page is drawn
