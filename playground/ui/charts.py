@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_POINTS = 400
+MAX_POINTS = 300
 RULE_OF_THUMB = 1e-3  # a healthy update moves a weight by about 1/1000 of its size
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]

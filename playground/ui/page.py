@@ -33,8 +33,11 @@ from ..styles import STYLES as STYLE_INFO
 from ..worker import RunClient, probe_devices, warm_up
 from . import charts, compare_view
 
-FAST_S = 0.2  # metrics and loss curve: 5 updates a second while training
-SLOW_S = 2.0  # gradient charts
+# While training, the browser shares two cores with training. Measured here: redrawing the Plotly loss
+# curve 5 times a second took the browser a whole core; the metrics alone, a third of one.
+FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
+CURVE_S = 0.5  # the loss curve: twice a second
+SLOW_S = 3.0  # the gradient charts
 IDLE_S = 10.0  # while idle: tell the worker the page is still open
 PING_S = 5.0
 
@@ -415,16 +418,29 @@ class LiveView:
                 "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, how "
                 "their distribution moves over time, their norms and the size of each update."
             )
-        self.drawn_fast = self.drawn_slow = None
+        self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.draws = 0  # a fresh key per drawing: the same figure drawn twice in one script run is an error
-        self.clock = st.empty()  # cleared every tick: an st call, so a click on Pause is seen at once
+        self.clock = st.empty()  # see follow()
 
-    def draw_fast(self) -> None:
+    def draw_fast(self, curve: bool = True) -> bool:
+        """The metrics and the status, and the loss curve unless ``curve`` is False. False: nothing was new."""
         view = self.view
+        drew = False
         stamp = (view.steps_done, view.status, view.running, view.error)
-        if stamp == self.drawn_fast:
-            return
-        self.drawn_fast = stamp
+        if stamp != self.drawn_fast:
+            if self.drawn_fast is None or self.drawn_fast[1:] != stamp[1:]:
+                self._draw_status()
+            self.drawn_fast = stamp
+            self._draw_metrics()
+            drew = True
+        if curve and self.drawn_curve != view.steps_done:
+            self.drawn_curve = view.steps_done
+            self._draw_curve()
+            drew = True
+        return drew
+
+    def _draw_metrics(self) -> None:
+        view = self.view
         loss = view.last.get("loss") if view.last else None
         self.metrics[0].metric("Step", f"{view.steps_done}")
         self.metrics[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
@@ -436,6 +452,9 @@ class LiveView:
                 str(depth) if depth is not None else "–",
                 help="DynamicNet draws how many times to reuse its middle layer, every step.",
             )
+
+    def _draw_status(self) -> None:
+        view = self.view
         if view.error:
             self.status.error(f"The run stopped: {view.error}")
         elif view.status == "diverged":
@@ -444,6 +463,9 @@ class LiveView:
             self.status.success(view.message)
         else:
             self.status.empty()
+
+    def _draw_curve(self) -> None:
+        view = self.view
         diverged_at = view.last.get("step") if view.status == "diverged" else None
         with self.loss.container():
             self.draws += 1
@@ -508,7 +530,7 @@ class LiveView:
     def follow(self, c: RunClient) -> None:
         """Redraw while the run trains; when it stops, rerun the page (buttons, downloads)."""
         ss = st.session_state
-        slow_due = 0.0
+        slow_due = curve_due = 0.0
         while c.view.running and not c.view.error:
             tick = time.monotonic()
             c.poll()
@@ -517,8 +539,10 @@ class LiveView:
                     return  # the tab is gone: stop talking, and the worker stops itself
                 c.send("ping")
                 ss.pinged = tick
-            self.clock.empty()
-            self.draw_fast()
+            if not self.draw_fast(curve=tick >= curve_due):
+                self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
+            if tick >= curve_due:
+                curve_due = tick + CURVE_S
             if tick >= slow_due:
                 self.draw_slow()
                 slow_due = tick + SLOW_S
