@@ -181,3 +181,31 @@ def test_the_tutorial_compare_preset_draws_eight_runs(page, server):
     page.get_by_role("button", name="Run comparison").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(ROOT / "tests" / ".last-compare-run.png"))
+
+
+def test_pause_stops_training_at_once_and_train_resumes(page, server):
+    page.goto(f"{server}/?style=module&steps=1000000")
+    page.get_by_role("button", name="Train").click()
+    pause = page.get_by_role("button", name="Pause")
+    deadline = time.monotonic() + 60
+    while not (pause.is_enabled() and int(metric(page, "Step")) > 200):
+        assert time.monotonic() < deadline, "training did not start"
+        time.sleep(0.1)
+    page.locator('[data-testid="stPlotlyChart"]:visible').nth(4).wait_for()  # loss + four gradient charts
+    pause.click()
+    page.get_by_role("button", name="Train").and_(page.locator(":enabled")).wait_for(timeout=5000)
+    time.sleep(0.5)
+    paused_at = metric(page, "Step")
+    time.sleep(1.0)
+    assert metric(page, "Step") == paused_at  # nothing trains while paused
+    assert page.get_by_text("Look inside one step").count() == 1  # no stale copies of the page
+    page.get_by_role("button", name="Train").click()
+    deadline = time.monotonic() + 30
+    while int(metric(page, "Step")) <= int(paused_at):
+        assert time.monotonic() < deadline, "Train did not resume"
+        time.sleep(0.1)
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')][0]?.innerText === '0'"
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -395,28 +395,31 @@ class LiveView:
     """
 
     def __init__(self, view):
+        # The same elements in every script run, whatever the state: while a run trains the script
+        # does not end, and an element that moved would linger as a greyed-out copy until it does.
         self.view = view
-        dynamic = view is not None and view.config.style == "dynamic"
-        columns = st.columns([2, 3, 2, 2] if dynamic else [2, 3, 2])
-        self.metrics = [column.empty() for column in columns]
+        self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
         self.status = st.empty()
         self.loss = st.empty()
-        self.gradients = None
+        g1, g2 = st.columns(2)
+        self.pick_box = g2.empty()
+        hist, heat = g1.empty(), g2.empty()
+        g3, g4 = st.columns(2)
+        self.gradients = [hist, heat, g3.empty(), g4.empty()]
+        self.dead = st.empty()
         self.pick = None
-        if view is not None and view.edges_low:
-            g1, g2 = st.columns(2)
-            names = list(view.edges_low)
-            self.pick = g2.selectbox("Tensor for the distribution over time", names, key="heatmap_tensor")
-            self.gradients = [g1.empty(), g2.empty(), *st.columns(2)]
-            self.gradients[2], self.gradients[3] = self.gradients[2].empty(), self.gradients[3].empty()
-            self.dead = st.empty()
-        elif view is None:
-            idle = (("Step", "0"), ("Loss", "–"), ("Steps/s", "–"))
-            for placeholder, (label, value) in zip(self.metrics, idle, strict=True):
+        if view is None:
+            for placeholder, (label, value) in zip(
+                self.metrics, (("Step", "0"), ("Loss", "–"), ("Steps/s", "–")), strict=False
+            ):
                 placeholder.metric(label, value)
-            st.info(
-                "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, how "
-                "their distribution moves over time, their norms and the size of each update."
+            self.status.info(
+                "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, "
+                "how their distribution moves over time, their norms and the size of each update."
+            )
+        elif view.sizes:
+            self.pick = self.pick_box.selectbox(
+                "Tensor for the distribution over time", list(view.sizes), key="heatmap_tensor"
             )
         self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.draws = 0  # a fresh key per drawing: the same figure drawn twice in one script run is an error
@@ -445,7 +448,7 @@ class LiveView:
         self.metrics[0].metric("Step", f"{view.steps_done}")
         self.metrics[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
         self.metrics[2].metric("Steps/s", f"{view.steps_per_s:,.0f}" if view.running else "–")
-        if len(self.metrics) > 3:
+        if view.config.style == "dynamic":
             depth = view.last.get("depth") if view.last else None
             self.metrics[3].metric(
                 "Depth drawn",
@@ -478,7 +481,7 @@ class LiveView:
     def draw_slow(self) -> None:
         view = self.view
         stamp = (len(view.history), len(view.histograms), view.steps_done)
-        if self.gradients is None or stamp == self.drawn_slow:
+        if self.view is None or stamp == self.drawn_slow:
             return
         self.drawn_slow = stamp
         names = _weight_names(view)
@@ -591,6 +594,14 @@ LECTURE_CSS = """
 """
 
 
+def inspect_one(cfg: Config) -> None:
+    c = client()
+    if c is None or c.view.status in ("done", "diverged", "error"):
+        drop_run()
+        c = new_run(cfg)
+    c.request("inspect")
+
+
 def inspector(cfg: Config | None) -> None:
     """ "Show me the maths": one real step, traced line by line through the style's own code."""
     c = client()
@@ -601,12 +612,13 @@ def inspector(cfg: Config | None) -> None:
             "Takes one real training step while following the code on the right line by line, and shows "
             "each value the step makes: its shape, its first numbers and its norm."
         )
-        if st.button("Take one step and show its maths", key="inspect_button", disabled=cfg is None or running):
-            if c is None or c.view.status in ("done", "diverged", "error"):
-                drop_run()
-                c = new_run(cfg)
-            c.request("inspect")
-            st.rerun()  # redraw the metrics and charts above with this step
+        st.button(
+            "Take one step and show its maths",
+            key="inspect_button",
+            disabled=cfg is None or running,
+            on_click=_act,
+            args=(inspect_one,),
+        )
         if view and view.inspected:
             st.markdown(f"**Step {view.steps_done - 1}**, in `{STYLE_INFO[view.config.style].module}.py`:")
             st.table(
@@ -667,29 +679,53 @@ def lecture_presets() -> None:
     st.markdown(f"#### Notice: {STYLE_INFO[ss.style].notice}")
 
 
+def _act(action) -> None:
+    """A run button's callback: it runs before the page is drawn, so the page shows its effect."""
+    cfg, _ = wanted_config()
+    if cfg is not None:
+        sync_run(cfg)
+    action(cfg)
+
+
 def run_buttons(cfg: Config | None) -> None:
     b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
     c = client()
     running = bool(c and c.view.running)
     blocked = cfg is None
-    if b1.button(
+    b1.button(
         "Train",
         key="train_button",
         type="primary",
         disabled=blocked or running,
         width="stretch",
         help="Start, or resume a paused run. On a finished run, starts again.",
-    ):
-        train(cfg)
-    if b2.button("Pause", key="pause_button", disabled=not running, width="stretch"):
-        pause()
-    if b3.button("Step", key="step_button", disabled=blocked or running, width="stretch", help="Take one step."):
-        step(cfg)
-    if b4.button("Reset", key="reset_button", width="stretch", help="Forget the run; start again from step 0."):
-        drop_run("The run was reset.")
+        on_click=_act,
+        args=(train,),
+    )
+    b2.button(
+        "Pause", key="pause_button", disabled=not running, width="stretch", on_click=_act, args=(lambda cfg: pause(),)
+    )
+    b3.button(
+        "Step",
+        key="step_button",
+        disabled=blocked or running,
+        width="stretch",
+        help="Take one step.",
+        on_click=_act,
+        args=(step,),
+    )
+    b4.button(
+        "Reset",
+        key="reset_button",
+        width="stretch",
+        help="Forget the run; start again from step 0.",
+        on_click=drop_run,
+        args=("The run was reset.",),
+    )
     ss = st.session_state
-    for notice in ss.notices:
-        status.info(notice)
+    with status.container():
+        for notice in ss.notices:
+            st.info(notice)
     ss.notices = []
 
 
@@ -709,14 +745,17 @@ def main() -> None:
 
     st.title("Backprop Playground")
     info = STYLE_INFO[ss.style]
-    if ss.lecture:
-        lecture_presets()
-    else:
-        st.markdown(f"**{info.title}.** {info.lesson}")
-    if problem:
-        st.error(f"Cannot train with these settings: {problem}")
-    for warning in ss.warnings:
-        st.warning(warning)
+    # Placeholders keep the page's shape the same from one run to the next (see LiveView).
+    with st.empty().container():
+        if ss.lecture:
+            lecture_presets()
+        else:
+            st.markdown(f"**{info.title}.** {info.lesson}")
+    with st.empty().container():
+        if problem:
+            st.error(f"Cannot train with these settings: {problem}")
+        for warning in ss.warnings:
+            st.warning(warning)
     ss.warnings = []
     if cfg is not None:
         share_link(cfg)
@@ -738,9 +777,8 @@ def main() -> None:
                 live.draw_fast()
                 live.draw_slow()
             inspector(cfg)
-            downloads()
-            if c is not None and not running:
-                st.fragment(run_every=IDLE_S)(heartbeat)()
+            with st.empty().container():
+                downloads()
         with right:
             st.subheader("The code that runs")
             st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
@@ -752,3 +790,5 @@ def main() -> None:
         st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
     if running:
         live.follow(c)  # last: everything else on the page is drawn
+    elif c is not None:
+        st.fragment(run_every=IDLE_S)(heartbeat)()
