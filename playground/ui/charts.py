@@ -131,6 +131,9 @@ def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray],
     }
     fig["layout"]["xaxis"]["type"] = "log"
     fig["layout"]["xaxis"]["exponentformat"] = "power"
+    fig["layout"]["legend"] = {"orientation": "h", "y": -0.45}  # below the axis title
+    fig["layout"]["height"] = 380
+    fig["layout"]["margin"]["b"] = 120
     if not len(histograms):
         return placeholder(fig)
     for i, name in enumerate(names):
