@@ -16,9 +16,7 @@ import argparse
 import platform
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import torch
 
 from benchmarks.bare_loops import BARE
 from playground.config import Config
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,34 +53,7 @@ def bare_ms_per_step(style: str, steps: int) -> float:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    return server
-        except OSError:
-            time.sleep(0.25)
-    server.kill()
-    raise SystemExit("streamlit did not start")
+    return launch_streamlit(port, subprocess.DEVNULL)[0]
 
 
 def page_run(page, url: str, style: str, steps: int) -> dict:

@@ -51,42 +51,43 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    _browser_or_skip()
-    port = _free_port()
-    log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+def launch_streamlit(port: int, log) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on ``port``, once ``/_stcore/health`` answers ok (as Streamlit's own e2e tests wait)."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
                 if answer.read() == b"ok":
-                    break
+                    return process, url
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail("streamlit did not become healthy; see " + log.name)
+            raise RuntimeError(f"streamlit did not become healthy (log: {getattr(log, 'name', log)})")
         time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def server():
+    _browser_or_skip()
+    port = _free_port()
+    log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
+    process, url = launch_streamlit(port, log)
     yield url
     process.terminate()
     try:

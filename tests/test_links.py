@@ -114,8 +114,6 @@ def test_absurd_sizes_fall_back_to_the_tutorial_sizes():
 
 
 def test_manual_styles_drop_an_optimizer_from_a_link():
-    cfg, warnings = from_query(
-        {"style": "numpy", "optimizer": "adam", "device": "cuda"}, ["cpu", "cuda"], LIMITS
-    )
+    cfg, warnings = from_query({"style": "numpy", "optimizer": "adam", "device": "cuda"}, ["cpu", "cuda"], LIMITS)
     assert cfg.optimizer == "sgd" and cfg.device == "cpu"
     assert len(warnings) == 2

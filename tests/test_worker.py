@@ -49,9 +49,7 @@ def test_a_worker_run_records_what_the_engine_records(clients):
     np.testing.assert_array_equal(view.history["step"], local.history["step"])
     np.testing.assert_allclose(view.history["loss"], local.history["loss"], rtol=1e-6)
     assert len(view.histograms) == len(local.histograms)
-    np.testing.assert_array_equal(
-        view.histograms["hist.linear1.weight"], local.histograms["hist.linear1.weight"]
-    )
+    np.testing.assert_array_equal(view.histograms["hist.linear1.weight"], local.histograms["hist.linear1.weight"])
 
 
 def test_four_runs_at_once_each_get_their_own_numbers(clients):

@@ -157,6 +157,12 @@ HIDEABLE = (
 )
 
 
+def _number(container, name: str, step: int = 1, **kwargs) -> None:
+    """A whole-number input for a setting, with the setting's label and range."""
+    s = SETTINGS_BY_NAME[name]
+    container.number_input(s.label, int(s.low), int(s.high), key=name, step=step, **kwargs)
+
+
 def sidebar() -> None:
     ss = st.session_state
     style = ss.style
@@ -177,9 +183,8 @@ def sidebar() -> None:
     )
     c1, c2 = sb.columns(2)
     for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
-        s = SETTINGS_BY_NAME[name]
         if shown(name):
-            column.number_input(s.label, int(s.low), int(s.high), key=name, step=1)
+            _number(column, name)
     if shown("lr"):
         sb.select_slider(
             "Learning rate (log scale)",
@@ -220,28 +225,14 @@ def sidebar() -> None:
     dynamic = style == "dynamic"
     if shown("depth"):
         d1, d2 = sb.columns(2)
-        d1.number_input("DynamicNet min depth", 0, 10, key="min_depth", disabled=not dynamic)
-        d2.number_input("DynamicNet max depth", 0, 10, key="max_depth", disabled=not dynamic)
+        _number(d1, "min_depth", disabled=not dynamic)
+        _number(d2, "max_depth", disabled=not dynamic)
         if not dynamic:
             sb.caption("Depth: only DynamicNet draws a depth each step.")
     if shown("steps"):
-        sb.number_input(
-            "Steps",
-            1,
-            int(SETTINGS_BY_NAME["steps"].high),
-            key="steps",
-            step=100,
-            help="Run length. Raising it lets a finished run go on.",
-        )
+        _number(sb, "steps", step=100, help="Run length. Raising it lets a finished run go on.")
     if shown("seed"):
-        sb.number_input(
-            "Seed",
-            0,
-            int(SETTINGS_BY_NAME["seed"].high),
-            key="seed",
-            step=1,
-            help="The same seed gives every style the same data and starting weights.",
-        )
+        _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
     if shown("speed"):
         sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
         sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
