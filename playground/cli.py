@@ -16,7 +16,7 @@ import json
 import math
 import sys
 
-from .config import SETTINGS, STYLE_DEFAULTS, Config, ConfigError
+from .config import SETTINGS, STYLE_DEFAULTS, Config, ConfigError, Limits
 from .styles import STYLES
 
 
@@ -117,6 +117,7 @@ def list_styles(out=None) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     try:
+        Limits.from_env()  # a bad PLAYGROUND_* variable is an error here, named
         args = parser.parse_args(argv)
         if args.command == "styles":
             return list_styles()

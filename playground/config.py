@@ -191,19 +191,26 @@ class Limits:
     max_concurrent_runs: int = 4  # runs training at once in one app server
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+    def from_env(cls, environ: dict[str, str] | None = None, strict: bool = True) -> Limits:
+        """The limits set in the environment. A bad value raises ConfigError, or with
+        ``strict=False`` is passed over (the program that starts first, the CLI or the
+        app's server, reports it; everything after it keeps working on the defaults)."""
         env = os.environ if environ is None else environ
         values = {}
         for field, conv, low in (("max_run_mb", float, 1.0), ("max_concurrent_runs", int, 1)):
             key = "PLAYGROUND_" + field.upper()
-            if key in env:
-                try:
-                    value = conv(env[key])
-                except ValueError:
-                    raise ConfigError(key, f"{env[key]!r} is not a number") from None
+            if key not in env:
+                continue
+            try:
+                value = conv(env[key])
                 if not value >= low:
-                    raise ConfigError(key, f"{value} is too small; allowed {low} or more")
-                values[field] = value
+                    raise ConfigError(key, f"{value} is too small; allowed {low:g} or more")
+            except ValueError as error:
+                if strict:
+                    text = str(error) if isinstance(error, ConfigError) else f"{env[key]!r} is not a number"
+                    raise ConfigError(key, text.removeprefix(f"{key}: ")) from None
+                continue
+            values[field] = value
         return cls(**values)
 
 
@@ -251,7 +258,7 @@ class Config:
                 else:
                     parsed[setting.name] = setting.parse(merged[setting.name])
         config = cls(**parsed)
-        config.check(limits or Limits.from_env())
+        config.check(limits or Limits.from_env(strict=False))
         return config
 
     def check(self, limits: Limits) -> None:

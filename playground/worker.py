@@ -189,7 +189,10 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
 def _report_devices(conn) -> None:
     from . import devices
 
-    conn.send((devices.available(), devices.why_no_cuda()))
+    try:
+        conn.send((devices.available(), devices.why_no_cuda()))
+    except OSError:  # nobody is waiting any more (the server stopped)
+        pass
 
 
 def probe_devices(timeout: float = 120.0) -> tuple[list[str], str]:

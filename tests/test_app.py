@@ -315,3 +315,18 @@ def test_downloads_replay_from_the_cli(at, tmp_path):
     replayed = [json.loads(line)["loss"] for line in out.stdout.splitlines()]
     assert replayed == list(view.history["loss"])
     assert len(at.get("download_button")) == 2
+
+
+def test_a_bad_server_setting_is_a_warning_not_a_crash(monkeypatch):
+    from playground.ui import page
+
+    monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "many")
+    page.shared.clear()
+    monkeypatch.setattr(page, "limits_problem", [])
+    try:
+        app = AppTest.from_file(APP, default_timeout=60).run()
+        assert not app.exception
+        assert "PLAYGROUND_MAX_CONCURRENT_RUNS" in texts(app.warning)
+        assert page.shared().limits.max_concurrent_runs == 4  # the default
+    finally:
+        page.shared.clear()

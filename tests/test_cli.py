@@ -148,3 +148,14 @@ def test_styles_lists_all_eight():
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert names == list(STYLES)
+
+
+@pytest.mark.parametrize(("name", "value"), [("PLAYGROUND_MAX_CONCURRENT_RUNS", "abc"), ("PLAYGROUND_MAX_RUN_MB", "0")])
+def test_a_bad_server_setting_is_named(name, value):
+    import os
+
+    env = {**os.environ, name: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "playground", "styles"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert_one_line_error(result, 2, name)

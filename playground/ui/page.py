@@ -43,22 +43,7 @@ PING_S = 5.0
 
 #: Settings whose change makes a new run. The learning rate and the run length apply to the run in place.
 LIVE_SETTINGS = ("lr", "steps")
-RUN_SETTINGS = (
-    "style",
-    "n",
-    "d_in",
-    "hidden",
-    "d_out",
-    "lr",
-    "optimizer",
-    "momentum",
-    "steps",
-    "seed",
-    "dtype",
-    "device",
-    "min_depth",
-    "max_depth",
-)
+RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
 
 LR_GRID = [m * 10.0**e for e in range(-7, 1) for m in (1, 2, 5) if m * 10.0**e <= 1.0]
 
@@ -94,7 +79,15 @@ class Shared:
 
 @st.cache_resource
 def shared() -> Shared:
-    return Shared(Limits.from_env())
+    try:
+        limits = Limits.from_env()
+    except ConfigError as error:  # a deployment's bad setting: say so on every page, keep the defaults
+        limits = Limits()
+        limits_problem.append(f"Server setting {error}; using the default limits.")
+    return Shared(limits)
+
+
+limits_problem: list[str] = []  # filled once, by shared(), when the environment holds a bad limit
 
 
 # ------------------------------------------------------------------ settings
@@ -743,6 +736,8 @@ def main() -> None:
         else:
             st.markdown(f"**{info.title}.** {info.lesson}")
     with st.empty().container():
+        for line in limits_problem:
+            st.warning(line)
         if problem:
             st.error(f"Cannot train with these settings: {problem}")
         for warning in ss.warnings:
