@@ -13,8 +13,9 @@ A worker that hears nothing from its page for ``orphan_s`` seconds stops
 training and exits: nothing keeps training for nobody.
 
     client = RunClient.start(config)      # in the server process
-    client.send("train")
-    for update in client.poll(): ...      # new rows, histograms, status
+    client.request("train")               # send a command, wait for the worker's answer
+    client.poll()                         # apply what the worker sent since to client.view
+    client.view.history["loss"], client.view.status
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import multiprocessing
-import os
 import select
 import time
 from dataclasses import dataclass, field
@@ -333,7 +333,3 @@ class RunClient:
         self.process.join(timeout=1.0)
         if self.process.is_alive():
             self.process.kill()
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -373,8 +373,7 @@ class LiveView:
     """Everything that moves while a run trains, as placeholders.
 
     Drawn once for a paused or finished run; while a run trains, ``follow`` redraws them in a
-    loop: 5 times a second for the metrics and the loss curve, every 2 seconds for the gradient
-    charts. Replacing an element in a placeholder sends one small delta to the browser; a
+    loop: the metrics 5 times a second, the loss curve twice, the gradient charts every 3 seconds. Replacing an element in a placeholder sends one small delta to the browser; a
     fragment rerun made the browser rebuild the whole fragment, which took a core of its own.
     """
 
