@@ -10,9 +10,10 @@ A row holds the step index (from 0, as the tutorial's ``t``), the loss and, for
 DynamicNet, the depth drawn. Every ``stats_every`` steps it also holds per
 weight tensor the gradient statistics (see ``stats.GradientStats``; NaN in the
 rows between). Every ``hist_every`` steps the gradient histograms go to
-``trainer.histograms``. Statistics cost about a third of a training step at the
-tutorial's sizes, so the default cadence (20) keeps the engine within 10% of
-the bare loop; ``stats_every=1`` records everything at every step. Both logs are bounded (see ``history``).
+``trainer.histograms``. A pass of statistics, or of histograms, costs about half
+a training step at the tutorial's sizes, so by default each is taken every 20
+steps (the README's benchmark has the cost); ``stats_every=1`` records
+everything at every step. Both logs are bounded (see ``history``).
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
 """
@@ -67,8 +68,7 @@ class Trainer:
         if self.status == DONE and self.steps_done < self.cfg.steps:
             self.status, self.message = READY, ""
         elif self.status == READY and self.steps_done >= self.cfg.steps:
-            self.status = DONE
-            self.message = f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
+            self._done()
 
     def step(self) -> dict | None:
         """Take one step; return its row, or None when the run has already ended."""
@@ -96,8 +96,7 @@ class Trainer:
         if not math.isfinite(loss):
             self._diverged(t, loss)
         elif self.steps_done >= self.cfg.steps:
-            self.status = DONE
-            self.message = f"Finished {self.steps_done} steps; final loss {loss:.4g}."
+            self._done()
         return row
 
     def run(self, n: int | None = None) -> int:
@@ -108,6 +107,10 @@ class Trainer:
         while taken < n and self.step() is not None:
             taken += 1
         return taken
+
+    def _done(self) -> None:
+        self.status = DONE
+        self.message = f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
 
     def _diverged(self, t: int, loss: float) -> None:
         self.status = DIVERGED
