@@ -373,8 +373,9 @@ class LiveView:
     """Everything that moves while a run trains, as placeholders.
 
     Drawn once for a paused or finished run; while a run trains, ``follow`` redraws them in a
-    loop: the metrics 5 times a second, the loss curve twice, the gradient charts every 3 seconds. Replacing an element in a placeholder sends one small delta to the browser; a
-    fragment rerun made the browser rebuild the whole fragment, which took a core of its own.
+    loop: the metrics 5 times a second, the loss curve twice, the gradient charts every 3
+    seconds. Replacing an element in a placeholder sends one small delta to the browser; with
+    fragment reruns the server spent a third of a core on the page and the browser a whole one.
     """
 
     def __init__(self, view):
