@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import multiprocessing
 import select
 import time
@@ -75,9 +76,9 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
     cap = None  # most steps per second; None: as fast as possible
     ack = 0  # the last command carried out
     trained_s = 0.0  # time spent in training steps
-    inspected = None  # the intermediates of the last inspected step
+    inspected = None  # the intermediates of an inspected step, until they are sent
     rows, hists = [], []
-    heard = last_flush = time.monotonic()
+    last_flush = time.monotonic()
     window = []  # (time, steps_done) samples for steps/s
 
     def flush() -> bool:
@@ -85,7 +86,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
 
         Never blocks: a worker blocked on a full pipe would never notice that its page is gone.
         """
-        nonlocal rows, hists, last_flush
+        nonlocal rows, hists, last_flush, inspected
         if not _writable(conn):
             return False
         now = time.monotonic()
@@ -109,17 +110,20 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
                 "sizes": sizes,
                 "ack": ack,
                 "trained_s": trained_s,
-                "inspected": inspected,
+                **({"inspected": inspected} if inspected is not None else {}),
             }
         )
-        rows, hists = [], []
+        rows, hists, inspected = [], [], None
         last_flush = now
         return True
 
-    def step(n: int) -> None:
+    def step(n: int, until: float = math.inf) -> None:
+        """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""
         nonlocal trained_s
         began = time.perf_counter()
         for _ in range(n):
+            if time.monotonic() >= until:
+                break
             row = trainer.step()
             if row is None:
                 break
@@ -177,8 +181,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             step(1)
             time.sleep(max(0.0, 1.0 / cap - (time.monotonic() - start)))
         else:
-            while time.monotonic() - start < CHUNK_S and not trainer.finished:
-                step(1)
+            step(1_000_000, until=start + CHUNK_S)
         if trainer.finished:
             running = False
             flush()
@@ -272,9 +275,10 @@ class RunView:
             "sizes",
             "ack",
             "trained_s",
-            "inspected",
         ):
             setattr(self, key, update[key])
+        if "inspected" in update:  # sent once, with the step it describes
+            self.inspected = update["inspected"]
         self.edges_low = update["edges"]
 
 
