@@ -23,7 +23,7 @@ CUSTOM = "custom"
 def comparison() -> dict:
     ss = st.session_state
     if "cmp" not in ss:
-        ss.cmp = {"runs": [], "views": [], "client": None, "running": False, "error": ""}
+        ss.cmp = {"runs": [], "views": [], "client": None, "running": False}
     return ss.cmp
 
 
@@ -87,10 +87,11 @@ def controls(base: Config, shared, lr_grid: list[float]) -> None:
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Run comparison", key="cmp_run", type="primary", disabled=not runs or state["running"]):
         stop()
-        if shared.training() >= shared.limits.max_concurrent_runs:
-            st.info("The server is busy: please wait a moment and press Run comparison again.")
+        busy = shared.busy()
+        if busy:
+            st.info(busy)
         else:
-            state.update(runs=runs, views=[], running=True, error="")
+            state.update(runs=runs, views=[], running=True)
             _start_next(state, shared)
     if b2.button("Stop", key="cmp_stop", disabled=not state["running"]):
         stop()

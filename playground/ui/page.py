@@ -72,6 +72,16 @@ class Shared:
         with self.lock:
             return sum(1 for c in self.clients if c.view.running and c.alive)
 
+    def busy(self) -> str:
+        """Why a new run must wait, or "" when one may start."""
+        cap = self.limits.max_concurrent_runs
+        if self.training() < cap:
+            return ""
+        return (
+            f"The server is busy: {cap} runs are training right now, the most it allows at once. "
+            "Please wait a moment and try again; your settings are kept."
+        )
+
     def add(self, client: RunClient) -> None:
         with self.lock:
             self.clients.add(client)
@@ -302,28 +312,26 @@ def new_run(cfg: Config) -> RunClient:
     return c
 
 
-def train(cfg: Config) -> None:
+def current_run() -> RunClient | None:
+    """The run to act on; a run that has ended is dropped, so the next action starts a new one."""
     c = client()
     if c is not None and c.view.status in ("done", "diverged", "error"):
         drop_run()
-        c = None
-    if not (c and c.view.running) and shared().training() >= shared().limits.max_concurrent_runs:
-        st.session_state.notices.append(
-            f"The server is busy: {shared().limits.max_concurrent_runs} runs are training right now, the "
-            "most it allows at once. Please wait a moment and press Train again; your settings are kept."
-        )
+        return None
+    return c
+
+
+def train(cfg: Config) -> None:
+    c = current_run()
+    busy = "" if c and c.view.running else shared().busy()
+    if busy:
+        st.session_state.notices.append(busy)
         return
-    c = c or new_run(cfg)
-    c.send("speed", speed())
-    c.request("train")
+    (c or new_run(cfg)).request("train")
 
 
 def step(cfg: Config) -> None:
-    c = client()
-    if c is not None and c.view.status in ("done", "diverged", "error"):
-        drop_run()
-        c = None
-    (c or new_run(cfg)).request("step", 1)
+    (current_run() or new_run(cfg)).request("step", 1)
 
 
 def pause() -> None:
@@ -579,11 +587,7 @@ LECTURE_CSS = """
 
 
 def inspect_one(cfg: Config) -> None:
-    c = client()
-    if c is None or c.view.status in ("done", "diverged", "error"):
-        drop_run()
-        c = new_run(cfg)
-    c.request("inspect")
+    (current_run() or new_run(cfg)).request("inspect")
 
 
 def inspector(cfg: Config | None) -> None:
