@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from itertools import product
 
-from .config import MANUAL_UPDATE_STYLES, STYLES, Config, ConfigError
 from .config import OPTIMIZER_LABELS as LABELS
+from .config import STYLES, Config, ConfigError, repair
 
 MAX_RUNS = 8
 
@@ -42,15 +42,10 @@ def custom(base: Config, styles: list[str], optimizers: list[str], lrs: list[flo
     """
     runs: dict[tuple, tuple[str, Config]] = {}
     for style, optimizer, lr in product(styles or [base.style], optimizers or [base.optimizer], lrs or [base.lr]):
-        if style in MANUAL_UPDATE_STYLES:
-            optimizer = "sgd"
-        label = f"{style}" + ("" if style in MANUAL_UPDATE_STYLES else f" {LABELS[optimizer]}") + f" lr {lr:g}"
-        values = {**base.to_dict(), "style": style, "optimizer": optimizer, "lr": lr}
-        if style != "numpy":
-            values["dtype"] = base.dtype
-        else:
-            values["device"] = "cpu"
-        runs[(style, optimizer, lr)] = (label, Config.from_dict(values))
+        values, _ = repair({**base.to_dict(), "style": style, "optimizer": optimizer, "lr": lr})
+        cfg = Config.from_dict(values)
+        label = f"{style}" + (f" {LABELS[cfg.optimizer]}" if cfg.uses_optimizer else "") + f" lr {lr:g}"
+        runs[(style, cfg.optimizer, lr)] = (label, cfg)
     if len(runs) > MAX_RUNS:
         raise ConfigError("compare", f"{len(runs)} runs chosen; allowed 1 to {MAX_RUNS}: choose fewer")
     return list(runs.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,6 @@ STYLES = ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "d
 
 #: Styles that update their weights by hand, without ``torch.optim``.
 MANUAL_UPDATE_STYLES = ("numpy", "tensor", "autograd", "function", "nn")
-
-#: Styles whose network has ``nn.Linear`` layers (weights *and* biases).
-LINEAR_STYLES = ("nn", "optim", "module", "dynamic")
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")
@@ -43,6 +41,7 @@ class ConfigError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("d_in", int, 1000, "input size D_in", 1, 10000, label="Input size (D_in)"),
     Setting("hidden", int, 100, "hidden size H", 1, 4096, label="Hidden size (H)"),
     Setting("d_out", int, 10, "output size D_out", 1, 1000, label="Output size (D_out)"),
-    Setting("lr", float, 1e-6, "learning rate", 1e-7, 1.0, label="Learning rate"),
+    # The summed loss grows with N, D_out and the sizes: the largest sizes need rates far below the
+    # tutorial's 1e-6 (numpy at N=512, H=2000 diverges at 1e-7; test_config checks the limits train).
+    Setting("lr", float, 1e-6, "learning rate", 1e-10, 1.0, label="Learning rate"),
     Setting(
         "optimizer",
         str,
@@ -166,6 +167,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+#: Settings that may change during a run, from the next step on (a run records each change).
+LIVE_SETTINGS = ("lr", "steps")
 
 #: Each style's defaults, as the tutorial's cell sets them.
 STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -262,24 +266,8 @@ class Config:
         return config
 
     def check(self, limits: Limits) -> None:
-        """Checks that involve several fields."""
-        if self.min_depth > self.max_depth:
-            raise ConfigError(
-                "min_depth",
-                f"{self.min_depth} is more than max_depth {self.max_depth}; allowed 0 to max_depth",
-            )
-        if self.style in MANUAL_UPDATE_STYLES and self.optimizer != "sgd":
-            raise ConfigError(
-                "optimizer",
-                f"{self.optimizer!r} does not apply to style {self.style!r}, which updates "
-                "its weights by hand (plain SGD); choose style optim, module or dynamic",
-            )
-        if self.optimizer in MOMENTUM_OPTIMIZERS and self.momentum <= 0:
-            raise ConfigError(
-                "momentum", f"{self.momentum} must be above 0 for {self.optimizer}; allowed above 0 to 0.999"
-            )
-        if self.style == "numpy" and self.device != "cpu":
-            raise ConfigError("device", f"style numpy runs on the CPU only, not {self.device!r}; use cpu")
+        """Checks that involve several fields: the rules between settings, and the memory limit."""
+        refuse(self.to_dict())
         megabytes = self.estimated_mb()
         if megabytes > limits.max_run_mb:
             raise ConfigError(
@@ -322,3 +310,98 @@ def parse_device(value: Any) -> str:
     if text.startswith("cuda:") and text[5:].isascii() and text[5:].isdigit():
         return text
     raise ConfigError("device", f"{value!r} is not a device; allowed cpu, cuda, cuda:N or mps")
+
+
+def lr_grid() -> list[float]:
+    """The learning rates a log slider offers: 1, 2 and 5 per decade over the allowed range."""
+    setting = SETTINGS_BY_NAME["lr"]
+    low, high = math.floor(math.log10(setting.low)), math.ceil(math.log10(setting.high))
+    grid = (float(f"{m}e{e}") for e in range(low, high + 1) for m in (1, 2, 5))
+    return [lr for lr in grid if setting.low <= lr <= setting.high]
+
+
+# ------------------------------------------------------------------ the rules between settings
+#
+# The one home of every rule that ties settings together. ``refuse`` raises on a broken rule
+# (the CLI, config and run files: ``Config.check``); ``repair`` fixes the values and says what it
+# changed (links, the sidebar, compare); ``unused`` says why a setting has no effect (the sidebar
+# disables it). Adding a rule is one entry in ``RULES``.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When ``broken(values)``, the setting ``field`` must instead be ``fix(values)``; ``why`` says so."""
+
+    field: str
+    broken: Callable[[dict], bool]
+    fix: Callable[[dict], Any]
+    why: Callable[[dict], str]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "optimizer",
+        lambda v: v["style"] in MANUAL_UPDATE_STYLES and v["optimizer"] != "sgd",
+        lambda v: "sgd",
+        lambda v: (
+            f"{v['optimizer']!r} does not apply to style {v['style']!r}, which updates its weights "
+            "by hand (plain SGD); allowed sgd, or choose style optim, module or dynamic"
+        ),
+    ),
+    Rule(
+        "momentum",
+        lambda v: v["optimizer"] in MOMENTUM_OPTIMIZERS and v["momentum"] <= 0,
+        lambda v: 0.9,
+        lambda v: f"{_fmt(v['momentum'])} must be above 0 for {v['optimizer']}; allowed above 0 to 0.999",
+    ),
+    Rule(
+        "min_depth",
+        lambda v: v["min_depth"] > v["max_depth"],
+        lambda v: v["max_depth"],
+        lambda v: f"{v['min_depth']} is more than max_depth {v['max_depth']}; allowed 0 to max_depth",
+    ),
+    Rule(
+        "device",
+        lambda v: v["style"] == "numpy" and v["device"] != "cpu",
+        lambda v: "cpu",
+        lambda v: f"style numpy runs on the CPU only, not {v['device']!r}; allowed cpu",
+    ),
+)
+
+
+def refuse(values: dict) -> None:
+    """Raise ConfigError for the first rule that ``values`` (every setting) break."""
+    for rule in RULES:
+        if rule.broken(values):
+            raise ConfigError(rule.field, rule.why(values))
+
+
+def repair(values: dict, devices: list[str] | None = None) -> tuple[dict, list[str]]:
+    """``values`` (every setting) with each broken rule fixed, and one note per change.
+
+    ``devices``, where known, are the devices that exist: any other device becomes cpu.
+    """
+    values, notes = dict(values), []
+    for rule in RULES:
+        if rule.broken(values):
+            fixed = rule.fix(values)
+            notes.append(f"{rule.field}: {rule.why(values)}. Using {_fmt(fixed)}.")
+            values[rule.field] = fixed
+    if devices is not None and values["device"] not in devices:
+        notes.append(f"device: {values['device']!r} is not available here; allowed {', '.join(devices)}. Using cpu.")
+        values["device"] = "cpu"
+    return values, notes
+
+
+def unused(name: str, values: dict) -> str:
+    """Why setting ``name`` has no effect with these values, or "" when it has one."""
+    style = values["style"]
+    if name == "optimizer" and style in MANUAL_UPDATE_STYLES:
+        return f"not used by `{style}`, which updates its weights by hand (plain SGD)."
+    if name == "momentum" and (style in MANUAL_UPDATE_STYLES or values["optimizer"] not in MOMENTUM_OPTIMIZERS):
+        return "only SGD + momentum and Nesterov use it."
+    if name == "device" and style == "numpy":
+        return "NumPy runs on the CPU only."
+    if name in ("min_depth", "max_depth") and style != "dynamic":
+        return "only DynamicNet draws a depth each step."
+    return ""

@@ -12,15 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .config import (
-    MANUAL_UPDATE_STYLES,
-    MOMENTUM_OPTIMIZERS,
-    SETTINGS_BY_NAME,
-    Config,
-    ConfigError,
-    Limits,
-    parse_device,
-)
+from .config import SETTINGS_BY_NAME, Config, ConfigError, Limits, parse_device, repair
 
 #: The settings a link carries: everything that defines a run.
 LINK_SETTINGS = (
@@ -93,7 +85,8 @@ def from_query(
                 values[name] = clamped
                 warnings.append(f"{error}. Using {_text(clamped)}, the nearest allowed value.")
 
-    _fix_combinations(values, defaults, available_devices, warnings)
+    values, notes = repair({**defaults, **values}, available_devices)
+    warnings += notes
     try:
         return Config.from_dict(values, limits=limits), warnings
     except ConfigError as error:  # e.g. sizes over this server's memory limit
@@ -121,28 +114,3 @@ def _clamp(setting, value: Any):
     if setting.kind is int:
         return int(round(number))
     return number
-
-
-def _fix_combinations(values: dict, defaults: dict, devices: list[str] | None, warnings: list[str]) -> None:
-    style = values["style"]
-    if style in MANUAL_UPDATE_STYLES and values.get("optimizer", "sgd") != "sgd":
-        warnings.append(
-            f"optimizer: {values['optimizer']!r} does not apply to style {style!r}, which updates "
-            "its weights by hand. Using plain SGD."
-        )
-        values["optimizer"] = "sgd"
-    if values.get("optimizer", defaults["optimizer"]) in MOMENTUM_OPTIMIZERS and values.get("momentum", 1) <= 0:
-        warnings.append("momentum: must be above 0 for momentum and Nesterov. Using 0.9.")
-        values["momentum"] = 0.9
-    low = values.get("min_depth", defaults["min_depth"])
-    high = values.get("max_depth", defaults["max_depth"])
-    if low > high:
-        warnings.append(f"min_depth: {low} is more than max_depth {high}. Using {high} for both.")
-        values["min_depth"] = high
-    device = values.get("device", "cpu")
-    if style == "numpy" and device != "cpu":
-        warnings.append("device: NumPy runs on the CPU only. Using cpu.")
-        values["device"] = "cpu"
-    elif devices is not None and device not in devices:
-        warnings.append(f"device: {device!r} is not available here. Using cpu.")
-        values["device"] = "cpu"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .config import OPTIMIZER_LABELS, Config
-
-LABELS = OPTIMIZER_LABELS
+from .config import Config
 
 
 def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:

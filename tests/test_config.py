@@ -63,7 +63,7 @@ OUT_OF_RANGE = [
     ("hist_bins", 129),
     ("stats_every", 0),
     ("lr", 0.0),
-    ("lr", 1e-8),
+    ("lr", 1e-11),
     ("lr", 1.5),
     ("lr", -1e-3),
     ("momentum", 1.0),
@@ -82,7 +82,7 @@ def test_out_of_range_names_field_and_range(field, value):
 
 def test_range_text_is_readable():
     assert SETTINGS_BY_NAME["n"].allowed() == "1 to 4096"
-    assert SETTINGS_BY_NAME["lr"].allowed() == "1e-07 to 1"
+    assert SETTINGS_BY_NAME["lr"].allowed() == "1e-10 to 1"
     assert SETTINGS_BY_NAME["momentum"].allowed() == "0 to 0.999"
 
 

@@ -22,7 +22,7 @@ def configs(draw) -> Config:
         "d_in": draw(st.integers(1, 200)),
         "hidden": draw(st.integers(1, 100)),
         "d_out": draw(st.integers(1, 20)),
-        "lr": draw(st.floats(1e-7, 1.0)),
+        "lr": draw(st.floats(1e-10, 1.0)),
         "steps": draw(st.integers(1, 1_000_000)),
         "seed": draw(st.integers(0, 2**31 - 1)),
         "dtype": draw(st.sampled_from(["float32", "float64"])),
