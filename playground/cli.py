@@ -45,35 +45,38 @@ def build_parser() -> Parser:
         "--config",
         dest="config_file",
         metavar="FILE",
-        help="a JSON file: a config, or a run exported by the app; flags override it",
+        help="a JSON file: settings, or a run exported by the app (replayed with its live changes); "
+        "flags override its starting settings",
     )
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     commands.add_parser("styles", help="list the styles with their tutorial defaults")
     return parser
 
 
-def load_config_file(path: str) -> dict:
+def load_config_file(path: str):
+    """The run file (or plain settings file) at ``path``, read by ``export.load_run``."""
+    from .export import load_run
+
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise ConfigError("config", f"cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError("config", f"{path} is not valid JSON ({error.msg}, line {error.lineno})") from None
-    if isinstance(data, dict) and isinstance(data.get("config"), dict):
-        data = data["config"]  # an exported run: {"config": ..., "history": ...}
-    if not isinstance(data, dict):
-        raise ConfigError("config", f"{path} must hold a JSON object of settings")
-    return data
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError("config", f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        return load_run(text, settings_alone=True)
+    except ConfigError as error:
+        raise ConfigError(error.field, f"{error.message} (in {path})") from None
 
 
-def config_from_args(args) -> Config:
-    values = load_config_file(args.config_file) if args.config_file else {}
+def config_from_args(args) -> tuple[Config, list]:
+    """The run's starting config (the file's settings, flags on top) and the live changes to replay."""
+    run = load_config_file(args.config_file) if args.config_file else None
+    values = dict(run.settings) if run else {}
     flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     if "style" in flags and flags["style"] != values.get("style"):
         # A new style on the command line brings its own tutorial defaults.
         values = {k: v for k, v in values.items() if k not in STYLE_DEFAULTS.get(values.get("style"), {})}
-    return Config.from_dict({**values, **flags})
+    return Config.from_dict({**values, **flags}), (run.changes if run else [])
 
 
 def _clean(value):
@@ -82,24 +85,25 @@ def _clean(value):
     return value
 
 
-def train(cfg: Config, as_json: bool, out=None) -> int:
+def train(cfg: Config, as_json: bool, out=None, changes=()) -> int:
     import torch
 
-    from .trainer import DIVERGED, Trainer
+    from .record import Status
+    from .trainer import Trainer
 
     # One intra-op thread, as in the app's workers: float32 sums split across threads round
     # differently, and a run exported from the app must replay here to the same numbers.
     torch.set_num_threads(1)
     out = out or sys.stdout
 
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, changes)
     while (row := trainer.step()) is not None:
         if as_json:
             out.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
         elif row["step"] % 100 == 99:
             out.write(f"{row['step']} {row['loss']}\n")
     out.flush()
-    if trainer.status == DIVERGED:
+    if trainer.status == Status.DIVERGED:
         print(trainer.message, file=sys.stderr)
         return 1
     return 0
@@ -121,7 +125,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command == "styles":
             return list_styles()
-        return train(config_from_args(args), args.json)
+        cfg, changes = config_from_args(args)
+        return train(cfg, args.json, changes=changes)
     except (UsageError, ConfigError) as error:
         print(f"python -m playground: error: {error}", file=sys.stderr)
         return 2

@@ -1,16 +1,18 @@
-"""Download a run, and read one back.
+"""Download a run, and read one back: the one reader of run files.
 
-    history_csv(trainer.history)          # step, loss, then the other columns, sorted
-    text = run_json(trainer.cfg, trainer.history)
-    config, history = load_run(text)
+    history_csv(trainer.history)          # step, loss, lr, then the other columns, sorted
+    text = run_json(start_config, trainer.changes, trainer.history)
+    run = load_run(text)                  # run.config, run.changes, run.history
 
-A run file is ``{"format": "backprop-playground-run", "version": 1, "config":
-{...}, "history": {"step": [...], "loss": [...], ...}}``. The CLI reads it as a
-config (``python -m playground train --config run.json``), so an exported run
-replays as is: the engine is deterministic, so the replay's losses equal the
-file's. Numbers are written with ``repr`` precision, so they read back exactly;
-a missing value (NaN) is an empty CSV cell and a JSON null, and so is an
-infinite one in JSON, which has no infinity.
+A run file is ``{"format": "backprop-playground-run", "version": 2, "config":
+{...}, "changes": [{"step": 100, "setting": "lr", "value": 1e-05}, ...],
+"history": {"step": [...], "loss": [...], "lr": [...], ...}}``: the settings
+the run started with, every live change with the step it took effect, and what
+it recorded. ``python -m playground train --config run.json`` replays it, the
+changes included: the engine is deterministic, so the replay's losses equal the
+file's. Version 1 files (no changes) still read. Numbers are written with
+``repr`` precision, so they read back exactly; a missing value (NaN) is an empty
+CSV cell and a JSON null, and so is an infinite one in JSON, which has no infinity.
 """
 
 from __future__ import annotations
@@ -19,21 +21,25 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import SETTINGS_BY_NAME, Config, ConfigError, parse_device
+from .config import LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError, parse_device
+from .record import Change
 
 FORMAT = "backprop-playground-run"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # versions this playground reads
 
 _EXACT_INT = 2**53  # integral floats below this print as whole numbers without loss
 
 
 def _names(history) -> list[str]:
-    """The 1-D columns: step, loss, then the rest sorted."""
+    """The 1-D columns: step, loss, lr, then the rest sorted."""
     names = [name for name in history.names() if np.ndim(history[name]) == 1]
-    first = [name for name in ("step", "loss") if name in names]
+    first = [name for name in ("step", "loss", "lr") if name in names]
     return first + sorted(name for name in names if name not in first)
 
 
@@ -78,8 +84,11 @@ def _json_value(value, whole: bool):
     return int(value) if whole else value
 
 
-def run_json(config: Config, history) -> str:
-    """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read."""
+def run_json(config: Config, changes: Sequence[Change], history) -> str:
+    """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read.
+
+    ``config`` is what the run started with; ``changes`` what changed during it (``Trainer.changes``).
+    """
     columns = {}
     for name, (values, whole) in _columns(history).items():
         columns[name] = [_json_value(v, whole) for v in values]
@@ -87,17 +96,31 @@ def run_json(config: Config, history) -> str:
         "format": FORMAT,
         "version": VERSION,
         "config": config.to_dict(),
+        "changes": [{"step": c.step, "setting": c.setting, "value": c.value} for c in changes],
         "history": columns,
     }
     return json.dumps(document, allow_nan=False)
 
 
-def load_run(text: str | bytes) -> tuple[Config, dict[str, list]]:
-    """Read a run written by ``run_json``: its validated config, and its history (null as NaN).
+@dataclass(frozen=True)
+class Run:
+    """A run file, read and checked."""
+
+    settings: dict  # the settings as the file writes them (validated together as ``config``)
+    config: Config
+    changes: list[Change] = field(default_factory=list)
+    history: dict[str, list] = field(default_factory=dict)
+
+
+def load_run(text: str | bytes, settings_alone: bool = False) -> Run:
+    """Read a run written by ``run_json``: its validated config, changes and history (null as NaN).
+
+    With ``settings_alone``, a JSON object that is no run file (no "format" and no "config")
+    is read as the settings themselves, as the CLI's ``--config`` allows.
 
     Raises ConfigError, and nothing else: field "config" when the text is not a
     run (not JSON, not an object, no config object, another format or version),
-    the setting's name when a setting is bad, "history" when the history is malformed.
+    the setting's name when a setting is bad, "changes" or "history" when those are malformed.
     """
     try:
         data = json.loads(text)
@@ -106,15 +129,41 @@ def load_run(text: str | bytes) -> tuple[Config, dict[str, list]]:
         raise ConfigError("config", f"not a run file: not valid JSON ({reason})") from None
     if not isinstance(data, dict):
         raise ConfigError("config", "not a run file: it must hold a JSON object")
+    if settings_alone and "format" not in data and "config" not in data:
+        data = {"config": data}
     if data.get("format", FORMAT) != FORMAT:
         raise ConfigError("config", f"not a run file: format must be {FORMAT!r}")
     version = data.get("version", VERSION)
-    if type(version) is not int or version != VERSION:
-        raise ConfigError("config", f"unsupported run file version; this playground reads version {VERSION}")
+    if type(version) is not int or version not in READS:
+        raise ConfigError("config", f"unsupported run file version; this playground reads versions {READS}")
     settings = data.get("config")
     if not isinstance(settings, dict):
         raise ConfigError("config", 'not a run file: it has no "config" object of settings')
-    return _config(settings), _history(data.get("history"))
+    return Run(settings, _config(settings), _changes(data.get("changes")), _history(data.get("history")))
+
+
+def _changes(changes) -> list[Change]:
+    if changes is None:
+        return []
+    if not isinstance(changes, list):
+        raise ConfigError("changes", "must be a JSON list of {step, setting, value} objects")
+    read = []
+    for change in changes:
+        if not isinstance(change, dict) or set(change) != {"step", "setting", "value"}:
+            raise ConfigError("changes", "each change must be an object with step, setting and value")
+        step, setting = change["step"], change["setting"]
+        if type(step) is not int or step < 0:
+            raise ConfigError("changes", f"step {step!r} must be a whole number, 0 or more")
+        if setting not in LIVE_SETTINGS:
+            raise ConfigError("changes", f"setting {setting!r} cannot change during a run; allowed {LIVE_SETTINGS}")
+        try:
+            value = SETTINGS_BY_NAME[setting].parse(change["value"])
+        except ConfigError as error:
+            raise ConfigError("changes", f"at step {step}: {error}") from None
+        except (ArithmeticError, TypeError, ValueError, RecursionError):
+            raise ConfigError("changes", f"at step {step}: {setting} is a value this playground cannot read") from None
+        read.append(Change(step, setting, value))
+    return read
 
 
 def _config(settings: dict) -> Config:

@@ -6,8 +6,8 @@
     trainer.last                   # the latest row, always
     trainer.status, trainer.message
 
-A row holds the step index (from 0, as the tutorial's ``t``), the loss and, for
-DynamicNet, the depth drawn. Every ``stats_every`` steps it also holds per
+A row holds the step index (from 0, as the tutorial's ``t``), the loss, the
+learning rate the step used and, for DynamicNet, the depth drawn. Every ``stats_every`` steps it also holds per
 weight tensor the gradient statistics (see ``stats.GradientStats``; NaN in the
 rows between). Every ``hist_every`` steps the gradient histograms go to
 ``trainer.histograms``. A pass of statistics, or of histograms, costs about half
@@ -16,31 +16,40 @@ steps (the README's benchmark has the cost); ``stats_every=1`` records
 everything at every step. Both logs are bounded (see ``history``).
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
+
+A live change (``set_learning_rate``, ``set_steps``) is recorded in
+``trainer.changes`` with the step it took effect; a Trainer given those changes
+replays the run exactly (``Trainer(cfg, changes)``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from .config import SETTINGS_BY_NAME, Config
+from .config import LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError
 from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 from .problem import make_problem
+from .record import Change, Status
 from .stats import GradientStats, Histograms
 from .styles import STYLES
 
-READY, DONE, DIVERGED = "ready", "done", "diverged"
-
 
 class Trainer:
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, changes: Sequence[Change] = ()):
         cfg = Config.from_dict(cfg.to_dict())  # a Config(...) built by hand is checked too
+        for change in changes:
+            if change.setting not in LIVE_SETTINGS:
+                raise ConfigError("changes", f"{change.setting!r} cannot change during a run; allowed {LIVE_SETTINGS}")
         self.cfg = cfg
         self.problem = make_problem(cfg)
         self.net = STYLES[cfg.style].load()(self.problem, cfg)
         self.steps_done = 0
-        self.status = READY
+        self.status = Status.READY
+        self.changes: list[Change] = []  # the live changes this run took, in order
+        self._due = sorted(changes, key=lambda c: c.step)  # changes to replay, at their steps
         self.message = ""
         self.last: dict = {}
         self.kept = False  # whether the history kept the last step's row
@@ -49,10 +58,11 @@ class Trainer:
         self.histograms = Log(HISTOGRAM_ROWS, every=cfg.hist_every)
         self.stats = GradientStats(self.net)
         self.binning = Histograms(cfg.hist_bins)
+        self._apply_due()
 
     @property
     def finished(self) -> bool:
-        return self.status != READY
+        return self.status.ended
 
     @property
     def learning_rate(self) -> float:
@@ -61,14 +71,25 @@ class Trainer:
     def set_learning_rate(self, lr: float) -> None:
         """Change the learning rate from the next step on (validated like the config)."""
         self.net.learning_rate = SETTINGS_BY_NAME["lr"].parse(lr)
+        self.changes.append(Change(self.steps_done, "lr", self.net.learning_rate))
 
     def set_steps(self, steps: int) -> None:
         """Change the run's length; a finished run that is given more steps can go on."""
         self.cfg = self.cfg.replace(steps=steps)
-        if self.status == DONE and self.steps_done < self.cfg.steps:
-            self.status, self.message = READY, ""
-        elif self.status == READY and self.steps_done >= self.cfg.steps:
+        self.changes.append(Change(self.steps_done, "steps", self.cfg.steps))
+        if self.status == Status.DONE and self.steps_done < self.cfg.steps:
+            self.status, self.message = Status.READY, ""
+        elif self.status == Status.READY and self.steps_done >= self.cfg.steps:
             self._done()
+
+    def _apply_due(self) -> None:
+        """Replay the changes that took effect at this step."""
+        while self._due and self._due[0].step <= self.steps_done:
+            change = self._due.pop(0)
+            if change.setting == "lr":
+                self.set_learning_rate(change.value)
+            else:
+                self.set_steps(change.value)
 
     def step(self) -> dict | None:
         """Take one step; return its row, or None when the run has already ended."""
@@ -80,7 +101,7 @@ class Trainer:
             self.stats.remember_weights(self.net)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
             loss = self.net.step()
-        row = {"step": t, "loss": loss}
+        row = {"step": t, "loss": loss, "lr": self.net.learning_rate}
         depth = getattr(self.net, "depth", None)
         if depth is not None:
             row["depth"] = depth
@@ -95,27 +116,38 @@ class Trainer:
             self.histograms.append(self.last_histograms)
         if not math.isfinite(loss):
             self._diverged(t, loss)
-        elif self.steps_done >= self.cfg.steps:
+            return row
+        self._apply_due()
+        if self.status == Status.READY and self.steps_done >= self.cfg.steps:
             self._done()
         return row
 
     def run(self, n: int | None = None) -> int:
-        """Take up to ``n`` steps (all that remain when None); return how many were taken."""
-        remaining = self.cfg.steps - self.steps_done
-        n = remaining if n is None else min(n, remaining)
+        """Take up to ``n`` steps (until the run ends when None); return how many were taken."""
         taken = 0
-        while taken < n and self.step() is not None:
+        while (n is None or taken < n) and self.step() is not None:
             taken += 1
         return taken
 
     def _done(self) -> None:
-        self.status = DONE
+        self.status = Status.DONE
         self.message = f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
 
     def _diverged(self, t: int, loss: float) -> None:
-        self.status = DIVERGED
+        self.status = Status.DIVERGED
         lr = self.learning_rate
-        self.message = (
-            f"The loss became {loss} at step {t}: training diverged. "
-            f"The learning rate {lr:g} is too large for this setup; try {lr / 10:g} or smaller."
+        self.message = f"The loss became {loss} at step {t}: training diverged. " + suggest_smaller(lr)
+
+
+def suggest_smaller(lr: float) -> str:
+    """What to try after ``lr`` diverged: a tenth of it, never a rate the settings refuse."""
+    setting = SETTINGS_BY_NAME["lr"]
+    smaller = float(f"{lr / 10:.1g}")
+    if lr <= setting.low:
+        return (
+            f"Even the smallest learning rate allowed, {setting.low:g}, is too large for these sizes; "
+            "make the batch, input, hidden or output size smaller."
         )
+    if smaller < setting.low:
+        return f"The learning rate {lr:g} is too large for this setup; try {setting.low:g}, the smallest allowed."
+    return f"The learning rate {lr:g} is too large for this setup; try {smaller:g} or smaller."

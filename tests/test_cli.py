@@ -95,8 +95,8 @@ def test_exported_run_replays_and_flags_override_it(flags_run, tmp_path):
 
 
 BAD_INPUT = [
-    (["train", "--lr", "5"], ["lr", "1e-07 to 1"]),
-    (["train", "--lr", "nan"], ["lr", "1e-07 to 1"]),
+    (["train", "--lr", "5"], ["lr", "1e-10 to 1"]),
+    (["train", "--lr", "nan"], ["lr", "1e-10 to 1"]),
     (["train", "--n", "abc"], ["n", "abc", "1 to 4096"]),
     (["train", "--style", "nope"], ["style", "nope", "numpy"]),
     (["train", "--device", "cuda"], ["device", "numpy"]),

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from playground.config import SETTINGS_BY_NAME, Config, ConfigError
 from playground.export import FORMAT, history_csv, load_run, run_json
 from playground.history import Log
+from playground.record import Change
 from playground.trainer import Trainer
 
 
@@ -37,8 +38,8 @@ def test_csv_round_trip(trained):
     log = trained.history
     rows = list(csv.reader(io.StringIO(history_csv(log))))
     header, body = rows[0], rows[1:]
-    assert header[:2] == ["step", "loss"]
-    assert header[2:] == sorted(header[2:])
+    assert header[:3] == ["step", "loss", "lr"]  # the rate each step used
+    assert header[3:] == sorted(header[3:])
     assert set(header) == set(log.names())
     assert len(body) == len(log) == 30
     assert any(cell == "" for row in body for cell in row)  # NaN cells are empty
@@ -65,19 +66,20 @@ def test_csv_and_json_keep_every_digit():
     assert rows[0] == ["step", "loss", "other"]
     assert [_cell_value(r[1]) for r in rows[1:]] == pytest.approx(values, nan_ok=True, rel=0)
     assert rows[5][1] == "inf" and rows[6][1] == ""
-    _, history = load_run(run_json(Config(), log))
+    history = load_run(run_json(Config(), [], log)).history
     expected = [v if math.isfinite(v) else math.nan for v in values]  # JSON has no inf: null
     np.testing.assert_array_equal(history["loss"], expected)
     assert history["step"] == list(range(8))
 
 
 def test_json_round_trip(trained):
-    text = run_json(trained.cfg, trained.history)
+    text = run_json(trained.cfg, trained.changes, trained.history)
     document = json.loads(text)
-    assert document["format"] == FORMAT and document["version"] == 1
-    assert list(document["history"])[:2] == ["step", "loss"]
+    assert document["format"] == FORMAT and document["version"] == 2
+    assert list(document["history"])[:3] == ["step", "loss", "lr"]
     assert "NaN" not in text and "Infinity" not in text
-    config, history = load_run(text)
+    run = load_run(text)
+    config, history = run.config, run.history
     assert config == trained.cfg
     assert set(history) == set(trained.history.names())
     for name, values in history.items():
@@ -85,10 +87,13 @@ def test_json_round_trip(trained):
 
 
 def test_export_then_replay_from_the_cli(tmp_path):
-    trainer = Trainer(Config.for_style("module", steps=120, **SMALL))
+    start = Config.for_style("module", steps=120, **SMALL)
+    trainer = Trainer(start)
+    trainer.run(50)
+    trainer.set_learning_rate(3e-4)  # a live change: the replay must make it at step 50 too
     trainer.run()
     path = tmp_path / "run.json"
-    path.write_text(run_json(trainer.cfg, trainer.history), encoding="utf-8")
+    path.write_text(run_json(start, trainer.changes, trainer.history), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
         cwd=ROOT,
@@ -102,6 +107,35 @@ def test_export_then_replay_from_the_cli(tmp_path):
     assert len(replayed) == 120 and len(exported["step"]) == 120
     for step, loss in zip(exported["step"], exported["loss"], strict=True):
         assert float(loss) == float(replayed[step]), step
+    assert exported["lr"][49] == 1e-4 and exported["lr"][50] == 3e-4
+
+
+def test_changes_round_trip_and_version_1_still_reads(trained):
+    changes = [Change(3, "lr", 2e-4), Change(7, "steps", 900)]
+    run = load_run(run_json(trained.cfg, changes, trained.history))
+    assert run.changes == changes
+    old = json.dumps({"format": FORMAT, "version": 1, "config": {"style": "nn"}, "history": {"step": [0]}})
+    assert load_run(old).changes == [] and load_run(old).config.style == "nn"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        "lr",
+        [1],
+        [{"step": 1, "setting": "lr"}],
+        [{"step": -1, "setting": "lr", "value": 1e-4}],
+        [{"step": 1.5, "setting": "lr", "value": 1e-4}],
+        [{"step": 1, "setting": "hidden", "value": 5}],
+        [{"step": 1, "setting": "lr", "value": 7}],
+        [{"step": 1, "setting": "steps", "value": "many"}],
+        [{"step": 1, "setting": "steps", "value": 10**400}],
+    ],
+)
+def test_malformed_changes_name_the_field(changes):
+    with pytest.raises(ConfigError) as caught:
+        load_run(json.dumps({"config": {}, "changes": changes}))
+    assert caught.value.field == "changes"
 
 
 @pytest.mark.parametrize(
@@ -117,7 +151,8 @@ def test_export_then_replay_from_the_cli(tmp_path):
         '{"config": [1]}',
         '{"config": "numpy"}',
         '{"format": "something else", "config": {}}',
-        '{"version": 2, "config": {}}',
+        '{"version": 3, "config": {}}',
+        '{"version": 0, "config": {}}',
         "[" * 100_000,
         "1" * 5000,
     ],
@@ -138,8 +173,8 @@ def test_bad_settings_and_history_name_the_field():
     with pytest.raises(ConfigError) as caught:
         load_run('{"config": {}, "history": {"loss": [1, "x"]}}')
     assert caught.value.field == "history"
-    config, history = load_run('{"config": {"style": "optim"}}')
-    assert config == Config.for_style("optim") and history == {}
+    run = load_run('{"config": {"style": "optim"}}')
+    assert run.config == Config.for_style("optim") and run.history == {} and run.changes == []
 
 
 json_values = st.recursive(
@@ -175,4 +210,5 @@ def test_load_run_on_arbitrary_json_raises_only_config_error(value):
 @given(config_like, json_values)
 def test_load_run_on_run_like_json_raises_only_config_error(settings_, history):
     _only_config_errors(json.dumps({"format": FORMAT, "config": settings_, "history": history}))
+    _only_config_errors(json.dumps({"config": settings_, "changes": history}))
     _only_config_errors(json.dumps({"config": settings_}))

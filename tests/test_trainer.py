@@ -11,8 +11,9 @@ import torch
 from conftest import SMALL, run_losses, to_numpy
 
 from playground import devices
-from playground.config import STYLES, Config, ConfigError
-from playground.trainer import HISTOGRAM_ROWS, HISTORY_ROWS, Trainer
+from playground.config import SETTINGS_BY_NAME, STYLES, Config, ConfigError
+from playground.record import Change
+from playground.trainer import HISTOGRAM_ROWS, HISTORY_ROWS, Trainer, suggest_smaller
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -120,9 +121,80 @@ def test_bad_learning_rate_is_refused(bad):
     with pytest.raises(ConfigError) as caught:
         trainer.set_learning_rate(bad)
     assert caught.value.field == "lr"
-    assert "1e-07 to 1" in str(caught.value)
+    assert "1e-10 to 1" in str(caught.value)
     assert trainer.learning_rate == 1e-4  # unchanged
     assert trainer.step() is not None
+
+
+# --- live changes: recorded with their step, replayed exactly ------------------------------
+
+
+@pytest.mark.parametrize("style", ["numpy", "optim", "dynamic"])
+def test_live_changes_are_recorded_and_replay_exactly(style):
+    live = Trainer(Config.for_style(style, steps=60, **SMALL))
+    live.run(20)
+    live.set_learning_rate(live.learning_rate * 3)
+    live.run(15)
+    live.set_steps(40)  # shortened: the run ends at step 40
+    live.run()
+    assert live.status == "done" and live.steps_done == 40
+    live.set_steps(50)  # a finished run given more steps goes on
+    live.set_learning_rate(live.learning_rate / 2)
+    live.run()
+    assert live.steps_done == 50
+    assert [(c.step, c.setting) for c in live.changes] == [(20, "lr"), (35, "steps"), (40, "steps"), (40, "lr")]
+
+    replay = Trainer(Config.for_style(style, steps=60, **SMALL), live.changes)
+    replay.run()
+    assert replay.changes == live.changes
+    np.testing.assert_array_equal(replay.history["loss"], live.history["loss"])
+    np.testing.assert_array_equal(replay.history["lr"], live.history["lr"])
+    lr0 = live.cfg.lr
+    assert live.history["lr"][19] == lr0 and live.history["lr"][20] == lr0 * 3  # the rate each step used
+
+
+def test_a_change_to_a_setting_that_cannot_change_live_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        Trainer(Config.for_style("module", **SMALL), [Change(3, "hidden", 5)])
+    assert caught.value.field == "changes"
+
+
+# --- large sizes: the advice after a divergence is a rate the settings accept ---------------
+
+
+def test_suggested_rates_are_always_allowed():
+    low = SETTINGS_BY_NAME["lr"].low
+    for lr in (1.0, 3e-5, 1e-6, 2e-10, low):
+        text = suggest_smaller(lr)
+        if lr <= low:
+            assert "smallest" in text and "smaller" in text and "size" in text
+            continue
+        suggested = float(text.split("try ")[1].split()[0].rstrip(","))
+        assert SETTINGS_BY_NAME["lr"].parse(suggested) < lr
+
+
+@pytest.mark.parametrize(
+    "style, sizes",
+    [
+        ("numpy", {"n": 512, "d_in": 1000, "hidden": 2000, "d_out": 10}),  # the issue's: 1e-7 diverged
+        ("tensor", {"n": 64, "d_in": 10000, "hidden": 100, "d_out": 1000}),  # widest input and output
+        ("autograd", {"n": 4096, "d_in": 1000, "hidden": 100, "d_out": 10}),  # the largest batch
+    ],
+)
+def test_at_large_sizes_following_the_advice_trains(style, sizes):
+    """Each suggestion is accepted by the settings, and following them ends in a run that trains."""
+    cfg = Config.for_style(style, steps=15, dtype="float32", **sizes)
+    for _ in range(4):
+        trainer = Trainer(cfg)
+        trainer.run()
+        if trainer.status == "done":
+            break
+        assert trainer.status == "diverged"
+        suggested = float(trainer.message.split("try ")[1].split()[0].rstrip(","))
+        cfg = cfg.replace(lr=suggested)  # refused with ConfigError if out of range
+    assert trainer.status == "done", trainer.message
+    losses = trainer.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
 # --- 9. bounded history ------------------------------------------------------------------
