@@ -27,14 +27,57 @@ import multiprocessing
 import select
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
 from .config import Config, ConfigError
+from .record import Change, Status
 
 FLUSH_S = 0.05  # how often a training worker sends what it recorded
 CHUNK_S = 0.02  # longest stretch of training between two looks at the pipe
 ORPHAN_S = 45.0  # a worker whose page has been silent this long exits
+
+
+# ---------------------------------------------------------------- what crosses the pipe
+
+
+class Command(StrEnum):
+    """What a page asks of its worker: sent as ``(number, command, *args)``."""
+
+    TRAIN = "train"  # train until paused or finished
+    PAUSE = "pause"
+    STEP = "step"  # (n): take n steps, then pause
+    LR = "lr"  # (lr): the learning rate from the next step on
+    STEPS = "steps"  # (steps): the run's length
+    SPEED = "speed"  # (steps per second, or None for as fast as possible)
+    INSPECT = "inspect"  # take one step, traced (inspect_step)
+    PING = "ping"  # the page is still open
+    CLOSE = "close"
+
+
+@dataclass
+class Update:
+    """What a worker sends its page: its state after the last command it carried out, and the
+    rows it recorded since the previous update. ``Update()`` is a run's state before its first."""
+
+    ack: int = 0  # the last command carried out (commands are numbered)
+    rows: list[dict] = field(default_factory=list)  # history rows recorded since the last update
+    hists: list[dict] = field(default_factory=list)  # histogram rows recorded since the last update
+    last: dict = field(default_factory=dict)  # the latest row, kept or not
+    steps_done: int = 0
+    status: Status = Status.READY
+    message: str = ""  # the trainer's word on a finished or diverged run
+    running: bool = False
+    steps_per_s: float = 0.0
+    learning_rate: float = 0.0
+    changes: list[Change] = field(default_factory=list)  # every live change so far (Trainer.changes)
+    edges_low: dict[str, int] = field(default_factory=dict)  # per tensor: lowest histogram edge, 2**low
+    sizes: dict[str, int] = field(default_factory=dict)  # per weight tensor: number of entries
+    relu_layers: list[str] = field(default_factory=list)  # labels of the layers whose dead units are counted
+    trained_s: float = 0.0  # seconds spent in training steps
+    inspected: list[dict] | None = None  # an inspected step's intermediates, sent once
+    error: str = ""  # the run could not start; nothing else is set
 
 
 @functools.cache
@@ -69,9 +112,10 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
     try:
         trainer = Trainer(Config.from_dict(cfg_dict))
     except (ConfigError, RuntimeError, MemoryError) as error:
-        conn.send({"error": str(error)})
+        conn.send(Update(error=str(error)))
         return
     sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
+    relu_layers = [layer[0] for layer in trainer.net.hidden]
     running = False
     cap = None  # most steps per second; None: as fast as possible
     ack = 0  # the last command carried out
@@ -96,22 +140,24 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         (t0, s0), (t1, s1) = window[0], window[-1]
         rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
         conn.send(
-            {
-                "rows": rows,
-                "hists": hists,
-                "last": trainer.last,
-                "steps_done": trainer.steps_done,
-                "status": trainer.status,
-                "message": trainer.message,
-                "running": running,
-                "steps_per_s": rate if running else 0.0,
-                "edges": trainer.binning.low,
-                "learning_rate": trainer.learning_rate,
-                "sizes": sizes,
-                "ack": ack,
-                "trained_s": trained_s,
-                **({"inspected": inspected} if inspected is not None else {}),
-            }
+            Update(
+                ack=ack,
+                rows=rows,
+                hists=hists,
+                last=trainer.last,
+                steps_done=trainer.steps_done,
+                status=trainer.status,
+                message=trainer.message,
+                running=running,
+                steps_per_s=rate if running else 0.0,
+                learning_rate=trainer.learning_rate,
+                changes=list(trainer.changes),
+                edges_low=trainer.binning.low,
+                sizes=sizes,
+                relu_layers=relu_layers,
+                trained_s=trained_s,
+                inspected=inspected,
+            )
         )
         rows, hists, inspected = [], [], None
         last_flush = now
@@ -144,29 +190,29 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             except (EOFError, OSError):
                 return
             heard = time.monotonic()
-            if command == "train":
+            if command == Command.TRAIN:
                 running = not trainer.finished
-            elif command == "pause":
+            elif command == Command.PAUSE:
                 running = False
-            elif command == "step":
+            elif command == Command.STEP:
                 running = False
                 step(args[0])
-            elif command == "lr":
+            elif command == Command.LR:
                 trainer.set_learning_rate(args[0])
-            elif command == "steps":
+            elif command == Command.STEPS:
                 trainer.set_steps(args[0])
-            elif command == "speed":
+            elif command == Command.SPEED:
                 cap = args[0]
-            elif command == "inspect":
+            elif command == Command.INSPECT:
                 running = False
                 inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
                 if trainer.kept:
                     rows.append(trainer.last)
                 if trainer.last_histograms is not None:
                     hists.append(trainer.last_histograms)
-            elif command == "ping":
+            elif command == Command.PING:
                 pass  # the page is still there
-            elif command == "close":
+            elif command == Command.CLOSE:
                 return
             flush()  # every command is answered with the state after it
         if time.monotonic() - heard > orphan_s:
@@ -228,58 +274,48 @@ def _writable(conn) -> bool:
 
 @dataclass
 class RunView:
-    """What the page knows of a run: the mirror of the worker's logs and its latest state."""
+    """What the page knows of a run: the mirror of the worker's logs and its latest state.
+
+    ``config`` is the settings the run started with; ``state.changes`` says what changed since.
+    """
 
     config: Config
+    state: Update = field(default_factory=Update)
     history: object = None
     histograms: object = None
-    last: dict = field(default_factory=dict)
-    steps_done: int = 0
-    status: str = "ready"
-    message: str = ""
-    running: bool = False
-    steps_per_s: float = 0.0
-    edges_low: dict = field(default_factory=dict)
-    learning_rate: float = 0.0
-    sizes: dict = field(default_factory=dict)  # entries per weight tensor
-    ack: int = 0  # the last command the worker has carried out
-    trained_s: float = 0.0  # seconds the worker spent in training steps
     inspected: list | None = None  # the intermediates of the last inspected step (dicts)
-    error: str = ""
+    error: str = ""  # why the run stopped or could not start
 
     def __post_init__(self):
         from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 
         self.history = Log(HISTORY_ROWS)
         self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)
-        self.learning_rate = self.config.lr
+        self.state.learning_rate = self.config.lr
 
-    def apply(self, update: dict) -> None:
-        if "error" in update:
-            self.error = update["error"]
-            self.status = "error"
-            self.running = False
+    @property
+    def status(self) -> Status:
+        return Status.ERROR if self.error else self.state.status
+
+    @property
+    def running(self) -> bool:
+        return self.state.running and not self.error
+
+    def apply(self, update: Update) -> None:
+        if update.error:
+            self.error = update.error
             return
-        for row in update["rows"]:
+        for row in update.rows:
             self.history.append(row)
-        for row in update["hists"]:
+        for row in update.hists:
             self.histograms.append(row)
-        for key in (
-            "last",
-            "steps_done",
-            "status",
-            "message",
-            "running",
-            "steps_per_s",
-            "learning_rate",
-            "sizes",
-            "ack",
-            "trained_s",
-        ):
-            setattr(self, key, update[key])
-        if "inspected" in update:  # sent once, with the step it describes
-            self.inspected = update["inspected"]
-        self.edges_low = update["edges"]
+        if update.inspected is not None:  # sent once, with the step it describes
+            self.inspected = update.inspected
+        update.rows, update.hists, update.inspected = [], [], None  # kept above; the rest is the state
+        self.state = update
+
+
+STOPPED = "The training process stopped."
 
 
 class RunClient:
@@ -288,6 +324,8 @@ class RunClient:
     def __init__(self, process, conn, view: RunView):
         self.process, self.conn, self.view = process, conn, view
         self.sent = 0  # commands are numbered; the worker's updates say which it has done
+        self.train_sent = 0  # the number of the last Train command
+        self.settings = view.config  # the settings as last sent: the start, then live changes (the page's)
 
     @classmethod
     def start(cls, cfg: Config, orphan_s: float = ORPHAN_S) -> RunClient:
@@ -302,12 +340,14 @@ class RunClient:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def send(self, command: str, *args) -> None:
+    def send(self, command: Command, *args) -> None:
         self.sent += 1
+        if command == Command.TRAIN:
+            self.train_sent = self.sent
         try:
             self.conn.send((self.sent, command, *args))
         except (BrokenPipeError, OSError):
-            self.view.error = self.view.error or "The training process stopped."
+            self.view.error = self.view.error or STOPPED
 
     def poll(self, wait: float = 0.0) -> bool:
         """Apply every update waiting in the pipe (waiting up to ``wait`` s for the first)."""
@@ -317,19 +357,19 @@ class RunClient:
                 self.view.apply(self.conn.recv())
                 got, wait = True, 0
         except (EOFError, OSError):
-            if not self.view.error and self.view.status not in ("done", "diverged"):
-                self.view.error = "The training process stopped."
+            if not self.view.status.ended:
+                self.view.error = STOPPED
         return got
 
-    def request(self, command: str, *args, timeout: float = 10.0) -> None:
+    def request(self, command: Command, *args, timeout: float = 10.0) -> None:
         """Send a command and wait for the worker's answer (its state after the command)."""
         self.send(command, *args)
         deadline = time.monotonic() + timeout
-        while self.view.ack < self.sent and time.monotonic() < deadline and not self.view.error:
+        while self.view.state.ack < self.sent and time.monotonic() < deadline and not self.view.error:
             self.poll(wait=0.05)
 
     def close(self) -> None:
-        self.send("close")
+        self.send(Command.CLOSE)
         try:
             self.conn.close()
         except OSError:

@@ -1,8 +1,8 @@
 """The page's script logic, in-process with Streamlit's AppTest.
 
-AppTest never fires ``run_every``, so live refresh is the browser test's job;
-here a run is advanced with Step, or with Train and then reruns that poll the
-worker.
+A running run's page stays in ``LiveView.follow``'s loop until the run stops,
+and AppTest waits for a script run to end, so these tests use Step, short runs,
+or reruns after the run has ended; live refresh is the browser test's job.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def test_controls_that_do_not_apply_are_disabled_with_a_reason(at):
 def test_device_choices_are_the_devices_that_exist(at):
     import torch
 
-    from playground.ui.page import shared
+    from playground.ui.shared import shared
 
     assert shared().devices_known.wait(timeout=120)  # the server asks a worker process which devices exist
     at.selectbox(key="style").select("tensor").run()
@@ -144,7 +144,7 @@ def test_learning_rate_change_keeps_the_run(at):
     at.select_slider(key="lr").set_value(2e-6).run()
     at.button(key="step_button").click().run()
     assert metrics(at)["Step"] == "2"
-    assert at.session_state["client"].view.learning_rate == 2e-6
+    assert at.session_state["client"].view.state.learning_rate == 2e-6
 
 
 def test_train_runs_to_the_end(at):
@@ -169,22 +169,55 @@ def test_a_diverging_run_says_where_and_what_to_try(at):
     assert metrics(at)["Step"] == "1"
 
 
-def test_bad_settings_get_a_message_and_block_training(at):
-    at.selectbox(key="style").select("dynamic").run()
-    at.number_input(key="min_depth").set_value(5).run()
-    at.number_input(key="max_depth").set_value(2).run()
-    assert "min_depth" in texts(at.error)
-    assert at.button(key="train_button").disabled
+def test_settings_over_the_memory_limit_get_a_message_and_block_training(at):
+    at.number_input(key="d_in").set_value(10000).run()
+    at.number_input(key="hidden").set_value(4096).run()
+    assert "size:" in texts(at.error) and "PLAYGROUND_MAX_RUN_MB" in texts(at.error)
+    assert at.button(key="train_button").disabled and at.button(key="step_button").disabled
     assert not at.exception
 
 
-def test_over_the_cap_a_visitor_is_told_to_wait(at, monkeypatch):
-    from playground.ui import page
+def test_settings_that_break_a_rule_are_repaired_with_a_note(at):
+    at.selectbox(key="style").select("dynamic").run()
+    at.number_input(key="max_depth").set_value(2).run()
+    at.number_input(key="min_depth").set_value(5).run()
+    assert at.session_state["min_depth"] == 2 and at.session_state["max_depth"] == 2
+    assert "min_depth: 5 is more than max_depth 2" in texts(at.info)
+    at.selectbox(key="optimizer").select("nesterov").run()
+    at.slider(key="momentum").set_value(0.0).run()
+    assert at.session_state["momentum"] == 0.9 and "momentum:" in texts(at.info)
+    assert not at.button(key="train_button").disabled
+    assert not at.exception
 
-    monkeypatch.setattr(page.Shared, "training", lambda self: 10**6)
-    at.button(key="train_button").click().run()
-    assert "The server is busy" in texts(at.info)
-    assert metrics(at)["Step"] == "0"
+
+def test_over_the_cap_a_visitor_is_told_to_wait(monkeypatch):
+    """A server that allows one run at a time, and a real run training: the next visitor is told to wait."""
+    from playground.config import Config
+    from playground.ui import shared
+    from playground.worker import Command, RunClient
+
+    monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "1")
+    shared.shared.clear()
+    other = None
+    try:
+        slot = shared.shared().reserve()
+        other = RunClient.start(Config.for_style("module", steps=1_000_000))
+        slot.bind(other)
+        other.request(Command.TRAIN)
+        assert other.view.running and shared.shared().training() == 1
+        app = AppTest.from_file(APP, default_timeout=60).run()
+        app.button(key="train_button").click().run()
+        assert "The server is busy" in texts(app.info)
+        assert metrics(app)["Step"] == "0"
+        assert app.session_state["client"] is None  # no process started for a refused run
+        other.request(Command.PAUSE)  # a paused run gives its slot back
+        app.button(key="step_button").click().run()
+        assert metrics(app)["Step"] == "1"
+        app.session_state["client"].close()
+    finally:
+        if other is not None:
+            other.close()
+        shared.shared.clear()
 
 
 def test_a_shared_link_opens_its_setup():
@@ -263,8 +296,8 @@ def test_compare_runs_agree_with_single_runs():
     finally:
         torch.set_num_threads(threads)
     for (label, _), view, local in zip(preset("lr", seed=0, steps=60), state["views"], locals_, strict=True):
-        assert view.steps_done == local.steps_done, label
-        assert view.last["loss"] == local.last["loss"], label
+        assert view.state.steps_done == local.steps_done, label
+        assert view.state.last["loss"] == local.last["loss"], label
     table = app.dataframe[0].value
     assert list(table["run"]) == [label for label, _ in preset("lr")]
 
@@ -290,21 +323,47 @@ def test_look_inside_one_step_shows_the_engines_numbers(at):
     assert np.isfinite(float(table["norm"][names.index("grad_w1")]))
 
 
-def test_downloads_replay_from_the_cli(at, tmp_path):
+@pytest.fixture
+def media(monkeypatch) -> dict[str, bytes]:
+    """Every file the page hands Streamlit's media store, by file id (the id in a button's URL)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        stored[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    return stored
+
+
+def test_downloads_replay_from_the_cli_after_a_live_change(at, media, tmp_path):
+    import csv
+    import io
     import json
     import subprocess
     import sys
 
-    at.number_input(key="steps").set_value(40).run()
-    at.selectbox(key="style").select("module").run()
-    at.number_input(key="steps").set_value(40).run()
-    at.button(key="train_button").click().run()
-    wait_for(at, lambda a: "Finished 40 steps" in texts(a.success))
-    view = at.session_state["client"].view
-    from playground import export
+    def _downloaded(button) -> bytes:
+        return media[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
 
+    at.selectbox(key="style").select("module").run()
+    at.number_input(key="steps").set_value(60).run()
+    for _ in range(20):
+        at.button(key="step_button").click().run()
+    at.select_slider(key="lr").set_value(2e-4).run()  # a live change at step 20
+    at.button(key="train_button").click().run()
+    wait_for(at, lambda a: "Finished 60 steps" in texts(a.success))
+    view = at.session_state["client"].view
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"Download CSV", "Download JSON"}
+    run = json.loads(_downloaded(buttons["Download JSON"]))
+    assert run["config"]["lr"] == 1e-4 and run["changes"] == [{"step": 20, "setting": "lr", "value": 2e-4}]
     path = tmp_path / "run.json"
-    path.write_text(export.run_json(view.config, view.history))
+    path.write_text(json.dumps(run))
     out = subprocess.run(
         [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
         capture_output=True,
@@ -314,19 +373,20 @@ def test_downloads_replay_from_the_cli(at, tmp_path):
     )
     replayed = [json.loads(line)["loss"] for line in out.stdout.splitlines()]
     assert replayed == list(view.history["loss"])
-    assert len(at.get("download_button")) == 2
+    rows = list(csv.DictReader(io.StringIO(_downloaded(buttons["Download CSV"]).decode())))
+    assert [float(r["loss"]) for r in rows] == replayed
+    assert {float(r["lr"]) for r in rows[:20]} == {1e-4} and {float(r["lr"]) for r in rows[20:]} == {2e-4}
 
 
 def test_a_bad_server_setting_is_a_warning_not_a_crash(monkeypatch):
-    from playground.ui import page
+    from playground.ui import shared
 
     monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "many")
-    page.shared.clear()
-    monkeypatch.setattr(page, "limits_problem", [])
+    shared.shared.clear()
     try:
         app = AppTest.from_file(APP, default_timeout=60).run()
         assert not app.exception
         assert "PLAYGROUND_MAX_CONCURRENT_RUNS" in texts(app.warning)
-        assert page.shared().limits.max_concurrent_runs == 4  # the default
+        assert shared.shared().limits.max_concurrent_runs == 4  # the default
     finally:
-        page.shared.clear()
+        shared.shared.clear()

@@ -20,7 +20,7 @@ def wait_until(client, condition, timeout=60.0):
         client.poll(wait=0.05)
         if condition(client.view):
             return
-    raise AssertionError(f"timed out: {client.view.status} at step {client.view.steps_done}")
+    raise AssertionError(f"timed out: {client.view.status} at step {client.view.state.steps_done}")
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_worker_run_records_what_the_engine_records(clients):
     local = Trainer(cfg)
     local.run()
     view = client.view
-    assert view.steps_done == 400
+    assert view.state.steps_done == 400
     np.testing.assert_array_equal(view.history["step"], local.history["step"])
     np.testing.assert_allclose(view.history["loss"], local.history["loss"], rtol=1e-6)
     assert len(view.histograms) == len(local.histograms)
@@ -65,22 +65,22 @@ def test_four_runs_at_once_each_get_their_own_numbers(clients):
     for cfg, client in zip(configs, running, strict=True):
         local = Trainer(cfg)
         local.run()
-        assert client.view.last["loss"] == pytest.approx(local.last["loss"], rel=1e-5)
+        assert client.view.state.last["loss"] == pytest.approx(local.last["loss"], rel=1e-5)
 
 
 def test_pause_takes_effect_within_half_a_second(clients):
     client = clients(Config.for_style("module", steps=1_000_000, **SMALL))
     client.request("train")
-    wait_until(client, lambda v: v.steps_done > 100)
+    wait_until(client, lambda v: v.state.steps_done > 100)
     asked = time.monotonic()
     client.request("pause")
     answered = time.monotonic() - asked
     assert not client.view.running
     assert answered < 0.5
-    paused_at = client.view.steps_done
+    paused_at = client.view.state.steps_done
     time.sleep(0.3)
     client.request("ping")
-    assert client.view.steps_done == paused_at  # nothing trains while paused
+    assert client.view.state.steps_done == paused_at  # nothing trains while paused
 
 
 def test_learning_rate_applies_from_the_next_step(clients):
@@ -88,8 +88,8 @@ def test_learning_rate_applies_from_the_next_step(clients):
     client.request("step", 2)
     client.request("lr", 0.5)
     client.request("step", 1)
-    assert client.view.learning_rate == 0.5
-    assert client.view.steps_done == 3
+    assert client.view.state.learning_rate == 0.5
+    assert client.view.state.steps_done == 3
 
 
 def test_speed_cap_slows_a_run_down(clients):
@@ -98,7 +98,7 @@ def test_speed_cap_slows_a_run_down(clients):
     client.request("train")
     time.sleep(1.0)
     client.request("pause")
-    assert 5 <= client.view.steps_done <= 40
+    assert 5 <= client.view.state.steps_done <= 40
 
 
 def test_a_worker_whose_page_is_gone_stops(clients):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..record import counts, statistic, zeros
+
 MAX_POINTS = 300
 RULE_OF_THUMB = 1e-3  # a healthy update moves a weight by about 1/1000 of its size
 
@@ -81,10 +83,10 @@ def loss_figure(history, diverged_at: int | None = None) -> dict:
 def per_tensor_figure(history, names: list[str], stat: str, title: str, ytitle: str, rule: float | None = None) -> dict:
     """One line per weight tensor of ``<name>.<stat>`` over the steps that have it."""
     fig = {"data": [], "layout": _layout(title, ytitle, log_y=True)}
-    if len(history) and f"{names[0]}.{stat}" in history:
+    if len(history) and names and statistic(names[0], stat) in history:
         steps = history["step"]
         for i, name in enumerate(names):
-            values = history[f"{name}.{stat}"]
+            values = history[statistic(name, stat)]
             has = np.flatnonzero(np.isfinite(values) & (values > 0))
             idx = has[thin(len(has))]
             fig["data"].append(
@@ -137,13 +139,12 @@ def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray],
     if not len(histograms):
         return placeholder(fig)
     for i, name in enumerate(names):
-        column = f"hist.{name}"
-        if column not in histograms or name not in edges:
+        if counts(name) not in histograms or name not in edges:
             continue
-        counts = histograms[column][-1]
-        zeros = int(histograms[f"zeros.{name}"][-1])
+        latest = histograms[counts(name)][-1]
+        exact_zeros = int(histograms[zeros(name)][-1])
         centers = np.sqrt(edges[name][:-1] * edges[name][1:])
-        label = f"{name} ({zeros} exactly 0)" if zeros else name
+        label = f"{name} ({exact_zeros} exactly 0)" if exact_zeros else name
         fig["data"].append(
             {
                 "type": "scatter",
@@ -151,7 +152,7 @@ def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray],
                 "line": {"shape": "hvh", "color": COLORS[i % len(COLORS)]},
                 "name": label,
                 "x": centers,
-                "y": counts / max(sizes[name], 1),
+                "y": latest / max(sizes[name], 1),
             }
         )
     return placeholder(fig)
@@ -160,12 +161,11 @@ def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray],
 def heatmap_figure(histograms, name: str, edges: np.ndarray, size: int) -> dict:
     """Stacked histograms of one tensor over time: the gradient distribution as it moves."""
     fig = {"data": [], "layout": _layout(f"Gradient distribution over time: {name}", "log2 |gradient|")}
-    column = f"hist.{name}"
-    if not len(histograms) or column not in histograms:
+    if not len(histograms) or counts(name) not in histograms:
         return placeholder(fig)
-    counts = histograms[column]
-    idx = thin(len(counts), 300)
-    z = (counts[idx] / max(size, 1)).T
+    rows = histograms[counts(name)]
+    idx = thin(len(rows), 300)
+    z = (rows[idx] / max(size, 1)).T
     z = np.where(z > 0, z, np.nan)  # empty bins stay blank
     fig["data"].append(
         {

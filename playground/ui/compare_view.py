@@ -1,7 +1,8 @@
 """The Compare tab: several runs on the same seed and data, their loss curves overlaid.
 
-Runs train in turn, one worker at a time (so a comparison counts as one run
-against the server's cap), with the same live refresh as a single run.
+Runs train in turn, one worker at a time (so a comparison holds one of the
+server's training slots at a time), with the same live refresh as a single run.
+When no slot is free, the next run waits for one and the table says so.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import streamlit as st
 
 from ..compare import MAX_RUNS, PRESETS, custom, preset
 from ..config import OPTIMIZER_LABELS as LABELS
-from ..config import OPTIMIZERS, STYLES, Config, ConfigError
-from ..worker import RunClient
+from ..config import OPTIMIZERS, STYLES, Config, ConfigError, lr_grid
+from ..record import Status, statistic
+from ..worker import Command, RunClient
 from . import charts
+from .plot import plot
 
 CUSTOM = "custom"
 
@@ -35,18 +38,21 @@ def stop() -> None:
 
 
 def _start_next(state: dict, shared) -> None:
-    """Start the first run that has no result yet; finish when there is none."""
+    """Start the first run that has no result yet, once a training slot is free; finish when there is none."""
     done = len(state["views"])
     if done >= len(state["runs"]):
         state["client"], state["running"] = None, False
         return
+    slot = shared.reserve()
+    if slot is None:
+        return  # all slots are taken: try again on the next refresh
     client = RunClient.start(state["runs"][done][1])
-    shared.add(client)
+    slot.bind(client)
     state["client"] = client
-    client.request("train")
+    client.request(Command.TRAIN)
 
 
-def controls(base: Config, shared, lr_grid: list[float]) -> None:
+def controls(base: Config, shared) -> None:
     state = comparison()
     choice = st.radio(
         "Compare",
@@ -67,10 +73,11 @@ def controls(base: Config, shared, lr_grid: list[float]) -> None:
                 key="cmp_optimizers",
                 format_func=lambda o: LABELS[o],
             )
+            grid = lr_grid()
             lrs = c3.multiselect(
                 "Learning rates",
-                lr_grid,
-                default=[base.lr] if base.lr in lr_grid else [],
+                grid,
+                default=[base.lr] if base.lr in grid else [],
                 key="cmp_lrs",
                 format_func=lambda v: f"{v:g}",
             )
@@ -87,12 +94,10 @@ def controls(base: Config, shared, lr_grid: list[float]) -> None:
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Run comparison", key="cmp_run", type="primary", disabled=not runs or state["running"]):
         stop()
-        busy = shared.busy()
-        if busy:
-            st.info(busy)
-        else:
-            state.update(runs=runs, views=[], running=True)
-            _start_next(state, shared)
+        state.update(runs=runs, views=[], running=True)
+        _start_next(state, shared)
+        if state["client"] is None:
+            st.info(shared.busy_message() + " The comparison starts as soon as a run ends.")
     if b2.button("Stop", key="cmp_stop", disabled=not state["running"]):
         stop()
 
@@ -103,10 +108,12 @@ def live(shared) -> None:
     if client is not None:
         client.poll()
         view = client.view
-        if view.status in ("done", "diverged", "error") or not client.alive:
+        if view.status.ended or not client.alive:
             state["views"].append(view)
             client.close()
-            _start_next(state, shared)
+            state["client"] = None
+    if state["running"] and state["client"] is None:
+        _start_next(state, shared)
     views = list(state["views"])
     if state["client"] is not None:
         views.append(state["client"].view)
@@ -114,17 +121,12 @@ def live(shared) -> None:
         st.info("Pick a preset and press **Run comparison**: every run starts from the same data and weights.")
         return
     labels = [label for label, _ in state["runs"]]
-    fig = charts.compare_figure(labels, views)
-    if st.session_state.get("lecture"):
-        fig = charts.enlarge(fig)
-    st.plotly_chart(fig, key="cmp_chart", config={"displayModeBar": False})
+    plot(charts.compare_figure(labels, views), "compare")
     st.caption(
         "Look for: curves that lie on top of each other (the same maths, written another way) and "
         "curves that part (a different model, optimizer or learning rate)."
     )
     st.dataframe(table(state["runs"], views), hide_index=True, width="stretch")
-    if state["running"] and state["client"] is None:
-        state["running"] = False
     if not state["running"] and st.session_state.get("cmp_was_running"):
         st.session_state.cmp_was_running = False
         st.rerun(scope="app")
@@ -149,10 +151,12 @@ def table(runs: list[tuple[str, Config]], views: list) -> dict:
         rows["style"].append(cfg.style)
         rows["optimizer"].append(LABELS[cfg.optimizer] if cfg.uses_optimizer else "by hand (SGD)")
         rows["learning rate"].append(f"{cfg.lr:g}")
-        rows["steps"].append(view.steps_done if view else 0)
-        rows["final loss"].append(f"{view.last['loss']:.4g}" if view and view.last else "")
+        rows["steps"].append(view.state.steps_done if view else 0)
+        rows["final loss"].append(f"{view.state.last['loss']:.4g}" if view and view.state.last else "")
         rows["final gradient norm"].append(_grad_norm(view))
-        rows["steps/s"].append(f"{view.steps_done / view.trained_s:,.0f}" if view and view.trained_s else "")
+        rows["steps/s"].append(
+            f"{view.state.steps_done / view.state.trained_s:,.0f}" if view and view.state.trained_s else ""
+        )
         rows["status"].append(_status(view))
     return rows
 
@@ -161,8 +165,8 @@ def _grad_norm(view) -> str:
     """The norm of all gradients together at the last recorded step."""
     if view is None or not len(view.history):
         return ""
-    columns = [c for c in view.history.names() if c.endswith(".grad_norm")]
-    if not columns:
+    columns = [statistic(name, "grad_norm") for name in view.state.sizes]
+    if not columns or columns[0] not in view.history:
         return ""
     last = [view.history[c] for c in columns]
     rows = np.flatnonzero(np.isfinite(last[0]))
@@ -175,6 +179,4 @@ def _grad_norm(view) -> str:
 def _status(view) -> str:
     if view is None:
         return "waiting"
-    if view.error:
-        return "error"
-    return {"done": "finished", "diverged": "diverged"}.get(view.status, "training")
+    return {Status.DONE: "finished", Status.DIVERGED: "diverged", Status.ERROR: "error"}.get(view.status, "training")

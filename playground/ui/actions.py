@@ -1,0 +1,135 @@
+"""The run and what the buttons do to it: Train, Pause, Step, Reset, and inspecting a step.
+
+A session has at most one run, ``st.session_state.client`` (a worker process, see
+``playground.worker``). Buttons act in ``on_click`` callbacks, which Streamlit runs before
+it draws the page, so the page shows their effect at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..config import LIVE_SETTINGS, Config
+from ..worker import Command, RunClient
+from .settings import RUN_SETTINGS, speed, wanted_config
+from .shared import shared
+
+
+def client() -> RunClient | None:
+    return st.session_state.get("client")
+
+
+def drop_run(notice: str = "") -> None:
+    ss = st.session_state
+    if ss.get("client") is not None:
+        ss.client.close()
+    ss.client = None
+    if notice:
+        ss.notices.append(notice)
+
+
+def sync_run(cfg: Config) -> None:
+    """Apply settings to the current run: new structure means a new run; lr and steps apply in place."""
+    c = client()
+    if c is None:
+        return
+    sent = c.settings  # the run's settings as last sent (the run started from c.view.config)
+    structural = [n for n in RUN_SETTINGS if n not in LIVE_SETTINGS and getattr(sent, n) != getattr(cfg, n)]
+    if structural:
+        drop_run(f"You changed {', '.join(structural)}: the run was reset.")
+        return
+    if sent.lr != cfg.lr:
+        c.send(Command.LR, cfg.lr)
+    if sent.steps != cfg.steps:
+        c.send(Command.STEPS, cfg.steps)
+    c.settings = cfg
+
+
+def new_run(cfg: Config) -> RunClient:
+    c = RunClient.start(cfg)
+    st.session_state.client = c
+    c.send(Command.SPEED, speed())
+    return c
+
+
+def current_run() -> RunClient | None:
+    """The run to act on; a run that has ended is dropped, so the next action starts a new one."""
+    c = client()
+    if c is not None and c.view.status.ended:
+        drop_run()
+        return None
+    return c
+
+
+def train(cfg: Config) -> None:
+    c = current_run()
+    if c is not None and c.view.running:
+        return
+    slot = shared().reserve()  # before the worker starts: admissions cannot race past the cap
+    if slot is None:
+        st.session_state.notices.append(shared().busy_message())
+        return
+    c = c or new_run(cfg)
+    slot.bind(c)
+    c.request(Command.TRAIN)
+
+
+def step(cfg: Config) -> None:
+    (current_run() or new_run(cfg)).request(Command.STEP, 1)
+
+
+def pause(cfg: Config | None = None) -> None:
+    if client() is not None:
+        client().request(Command.PAUSE)
+
+
+def inspect(cfg: Config) -> None:
+    (current_run() or new_run(cfg)).request(Command.INSPECT)
+
+
+def act(action) -> None:
+    """A run button's callback: bring the run up to the widgets' settings, then act."""
+    cfg, _ = wanted_config()
+    if cfg is not None:
+        sync_run(cfg)
+    action(cfg)
+
+
+def run_buttons(cfg: Config | None) -> None:
+    b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
+    c = client()
+    running = bool(c and c.view.running)
+    blocked = cfg is None
+    b1.button(
+        "Train",
+        key="train_button",
+        type="primary",
+        disabled=blocked or running,
+        width="stretch",
+        help="Start, or resume a paused run. On a finished run, starts again.",
+        on_click=act,
+        args=(train,),
+    )
+    b2.button("Pause", key="pause_button", disabled=not running, width="stretch", on_click=act, args=(pause,))
+    b3.button(
+        "Step",
+        key="step_button",
+        disabled=blocked or running,
+        width="stretch",
+        help="Take one step.",
+        on_click=act,
+        args=(step,),
+    )
+    b4.button(
+        "Reset",
+        key="reset_button",
+        width="stretch",
+        help="Forget the run; start again from step 0.",
+        on_click=drop_run,
+        args=("The run was reset.",),
+    )
+    ss = st.session_state
+    with status.container():
+        for notice in ss.notices:
+            st.info(notice)
+    ss.notices = []

@@ -1,0 +1,198 @@
+"""The live view: the metrics, the loss curve and the gradient charts, redrawn while a run trains.
+
+Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
+trains, ``LiveView.follow`` redraws them in a loop: the metrics 5 times a second, the loss
+curve twice, the gradient charts every 3 seconds. Replacing an element in a placeholder sends
+one small delta to the browser; with fragment reruns the server spent a third of a core on the
+page and the browser a whole one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from ..record import Status, dead
+from ..worker import Command, RunClient, RunView
+from . import charts
+from .plot import plot
+
+# While training, the browser shares two cores with training. Measured here: redrawing the Plotly loss
+# curve 5 times a second took the browser a whole core; the metrics alone, a third of one.
+FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
+CURVE_S = 0.5  # the loss curve: twice a second
+SLOW_S = 3.0  # the gradient charts
+IDLE_S = 10.0  # while idle: tell the worker the page is still open
+PING_S = 5.0
+
+
+def _session_is_open() -> bool:
+    """Whether this session's browser tab is still connected (True where that cannot be known)."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return get_instance().is_active_session(get_script_run_ctx().session_id)
+    except Exception:  # no runtime (AppTest, bare mode): assume the page is there
+        return True
+
+
+class LiveView:
+    """The placeholders of everything that moves, and their drawing."""
+
+    def __init__(self, view: RunView | None):
+        # The same elements in every script run, whatever the state: while a run trains the script
+        # does not end, and an element that moved would linger as a greyed-out copy until it does.
+        self.view = view
+        self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
+        self.status = st.empty()
+        self.loss = st.empty()
+        g1, g2 = st.columns(2)
+        self.pick_box = g2.empty()
+        hist, heat = g1.empty(), g2.empty()
+        g3, g4 = st.columns(2)
+        self.gradients = [hist, heat, g3.empty(), g4.empty()]
+        self.dead = st.empty()
+        self.pick = None
+        if view is None:
+            for placeholder, (label, value) in zip(
+                self.metrics, (("Step", "0"), ("Loss", "–"), ("Steps/s", "–")), strict=False
+            ):
+                placeholder.metric(label, value)
+            self.status.info(
+                "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, "
+                "how their distribution moves over time, their norms and the size of each update."
+            )
+        elif view.state.sizes:
+            self.pick = self.pick_box.selectbox(
+                "Tensor for the distribution over time", list(view.state.sizes), key="heatmap_tensor"
+            )
+        self.drawn_fast = self.drawn_slow = self.drawn_curve = None
+        self.clock = st.empty()  # see follow()
+
+    def draw_fast(self, curve: bool = True) -> bool:
+        """The metrics and the status, and the loss curve unless ``curve`` is False. False: nothing was new."""
+        view = self.view
+        drew = False
+        stamp = (view.state.steps_done, view.status, view.running)
+        if stamp != self.drawn_fast:
+            if self.drawn_fast is None or self.drawn_fast[1:] != stamp[1:]:
+                self._draw_status()
+            self.drawn_fast = stamp
+            self._draw_metrics()
+            drew = True
+        if curve and self.drawn_curve != view.state.steps_done:
+            self.drawn_curve = view.state.steps_done
+            self._draw_curve()
+            drew = True
+        return drew
+
+    def _draw_metrics(self) -> None:
+        view, state = self.view, self.view.state
+        loss = state.last.get("loss")
+        self.metrics[0].metric("Step", f"{state.steps_done}")
+        self.metrics[1].metric("Loss", f"{loss:.4g}" if loss is not None else "–")
+        self.metrics[2].metric("Steps/s", f"{state.steps_per_s:,.0f}" if view.running else "–")
+        if view.config.style == "dynamic":
+            depth = state.last.get("depth")
+            self.metrics[3].metric(
+                "Depth drawn",
+                str(depth) if depth is not None else "–",
+                help="DynamicNet draws how many times to reuse its middle layer, every step.",
+            )
+
+    def _draw_status(self) -> None:
+        view = self.view
+        if view.error:
+            self.status.error(f"The run stopped: {view.error}")
+        elif view.status == Status.DIVERGED:
+            self.status.error(view.state.message)
+        elif view.status == Status.DONE:
+            self.status.success(view.state.message)
+        else:
+            self.status.empty()
+
+    def _draw_curve(self) -> None:
+        view = self.view
+        diverged_at = view.state.last.get("step") if view.status == Status.DIVERGED else None
+        with self.loss.container():
+            plot(charts.loss_figure(view.history, diverged_at), "loss", live=view.running)
+            st.caption(
+                "Look for: a steady fall on the log scale. A flat line means the learning rate is too "
+                "small; a jump up, or a red line where it stops, means it is too large."
+            )
+
+    def draw_slow(self) -> None:
+        view = self.view
+        stamp = (len(view.history), len(view.histograms), view.state.steps_done)
+        if stamp == self.drawn_slow:
+            return
+        self.drawn_slow = stamp
+        names, sizes, live = list(view.state.sizes), view.state.sizes, view.running
+        if not len(view.history) or not names:
+            return
+        edges = {
+            name: np.exp2(np.arange(low, low + view.config.hist_bins + 1, dtype=float))
+            for name, low in view.state.edges_low.items()
+        }
+        hist, heat, norm, ratio = self.gradients
+        with hist.container():
+            plot(charts.histogram_figure(view.histograms, names, edges, sizes), "histogram", live)
+            st.caption("Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units.")
+        with heat.container():
+            if self.pick in edges:
+                figure = charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], sizes[self.pick])
+                plot(figure, "heatmap", live)
+            st.caption("Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude.")
+        with norm.container():
+            figure = charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||")
+            plot(figure, "norms", live)
+            st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
+        with ratio.container():
+            figure = charts.per_tensor_figure(
+                view.history,
+                names,
+                "update_ratio",
+                "Update / weight ratio per tensor",
+                "||ΔW|| / ||W||",
+                rule=charts.RULE_OF_THUMB,
+            )
+            plot(figure, "ratios", live)
+            st.caption(
+                "Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable."
+            )
+        last = view.state.last
+        fractions = {layer: last.get(dead(layer), np.nan) for layer in view.state.relu_layers}
+        text = ", ".join(f"{layer}: {f:.0%}" for layer, f in fractions.items() if np.isfinite(f))
+        if text:
+            self.dead.caption(f"Dead ReLU units (no gradient at the last recorded step): {text}")
+
+    def follow(self, c: RunClient) -> None:
+        """Redraw while the run trains; when it stops, rerun the page (buttons, downloads)."""
+        ss = st.session_state
+        slow_due = curve_due = 0.0
+        while c.view.running:
+            tick = time.monotonic()
+            c.poll()
+            if tick - ss.get("pinged", 0) > PING_S:
+                if not _session_is_open():
+                    return  # the tab is gone: stop talking, and the worker stops itself
+                c.send(Command.PING)
+                ss.pinged = tick
+            if not self.draw_fast(curve=tick >= curve_due):
+                self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
+            if tick >= curve_due:
+                curve_due = tick + CURVE_S
+            if tick >= slow_due:
+                self.draw_slow()
+                slow_due = tick + SLOW_S
+            time.sleep(max(0.0, FAST_S - (time.monotonic() - tick)))
+        st.rerun()
+
+
+def heartbeat(c: RunClient) -> None:
+    """While a run is paused, tell its worker now and then that the page is still open."""
+    c.poll()
+    c.send(Command.PING)

@@ -1,0 +1,208 @@
+"""The settings: read from a link, kept in the session, shown in the sidebar, mirrored in the URL.
+
+The widgets hold the run settings under their config names (``st.session_state.lr``, ...).
+``reconcile`` applies the rules between settings (``config.repair``) before the sidebar is
+drawn, and ``wanted_config`` turns the widgets into a checked Config.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from .. import links
+from ..config import (
+    OPTIMIZER_LABELS,
+    OPTIMIZERS,
+    SETTINGS_BY_NAME,
+    STYLE_DEFAULTS,
+    STYLES,
+    Config,
+    ConfigError,
+    lr_grid,
+    repair,
+    unused,
+)
+from ..styles import STYLES as STYLE_INFO
+from .shared import shared
+
+RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
+
+#: Controls that lecture mode can hide (their values are kept).
+HIDEABLE = (
+    "n",
+    "d_in",
+    "hidden",
+    "d_out",
+    "lr",
+    "optimizer",
+    "momentum",
+    "device",
+    "dtype",
+    "depth",
+    "steps",
+    "seed",
+    "speed",
+)
+
+
+def init_state() -> None:
+    """First run of a session: settings from the link (checked), else the tutorial's first cell."""
+    ss = st.session_state
+    ss.setdefault("notices", [])
+    ss.setdefault("warnings", [])
+    if "style" not in ss:
+        params = st.query_params.to_dict()
+        if params.get("device", "cpu") != "cpu":  # the link asks for a GPU: wait to know whether one exists
+            shared().devices_known.wait(timeout=30)
+        cfg, warnings = links.from_query(params, shared().devices[0], shared().limits)
+        for name in RUN_SETTINGS:
+            ss[name] = getattr(cfg, name)
+        ss.warnings += [f"From the link: {w}" for w in warnings]
+    if "lecture" not in ss:
+        params = st.query_params
+        ss.lecture = params.get("lecture", "").lower() in ("1", "true", "yes", "on")
+        asked = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
+        ss.hide = [h for h in asked if h in HIDEABLE]
+        for h in sorted(set(asked) - set(HIDEABLE)):
+            ss.warnings.append(f"From the link: hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
+    ss.setdefault("speed_mode", "As fast as possible")
+    ss.setdefault("speed_cap", 20)
+    ss.setdefault("client", None)  # the run (actions.py)
+    for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide"):
+        ss[name] = ss[name]  # keep the values of controls that lecture mode hides
+
+
+def reconcile() -> None:
+    """Apply the rules between settings to the widgets' values, before the widgets are drawn."""
+    ss = st.session_state
+    devices = shared().devices[0] if shared().devices_known.is_set() else None
+    values, notes = repair({name: ss[name] for name in RUN_SETTINGS}, devices)
+    for name in RUN_SETTINGS:
+        if ss[name] != values[name]:
+            ss[name] = values[name]
+    ss.notices += notes
+
+
+def on_style_change() -> None:
+    """Choosing a style loads its tutorial defaults (learning rate, optimizer, precision)."""
+    ss = st.session_state
+    defaults = Config.for_style(ss.style).to_dict()
+    for name in (*STYLE_DEFAULTS[ss.style], "momentum", "dtype"):
+        ss[name] = defaults[name]
+    ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
+
+
+def _number(container, name: str, step: int = 1, **kwargs) -> None:
+    """A whole-number input for a setting, with the setting's label and range."""
+    s = SETTINGS_BY_NAME[name]
+    container.number_input(s.label, int(s.low), int(s.high), key=name, step=step, **kwargs)
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    values = {name: ss[name] for name in RUN_SETTINGS}
+    hidden = set(ss.hide) if ss.lecture else set()
+
+    def shown(name: str) -> bool:
+        return name not in hidden
+
+    def why_unused(container, name: str, label: str) -> bool:
+        """Caption why ``name`` has no effect; True when it has none (its control is disabled)."""
+        reason = unused(name, values)
+        if reason:
+            container.caption(f"{label}: {reason}")
+        return bool(reason)
+
+    sb = st.sidebar
+    sb.header("Settings")
+    sb.selectbox(
+        SETTINGS_BY_NAME["style"].label,
+        STYLES,
+        key="style",
+        on_change=on_style_change,
+        format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
+    )
+    c1, c2 = sb.columns(2)
+    for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
+        if shown(name):
+            _number(column, name)
+    if shown("lr"):
+        sb.select_slider(
+            "Learning rate (log scale)",
+            sorted({*lr_grid(), ss.lr}),  # a link's value stays exact
+            key="lr",
+            format_func=lambda v: f"{v:.2g}",
+            help="Applies from the next step, even during a run.",
+        )
+    if shown("optimizer"):
+        box = sb.empty()
+        off = why_unused(sb, "optimizer", "Optimizer")
+        box.selectbox("Optimizer", OPTIMIZERS, key="optimizer", disabled=off, format_func=OPTIMIZER_LABELS.get)
+    if shown("momentum"):
+        box = sb.empty()
+        off = why_unused(sb, "momentum", "Momentum")
+        box.slider("Momentum", 0.0, 0.999, key="momentum", step=0.001, disabled=off)
+    available, why_no_cuda = shared().devices
+    if not shared().devices_known.is_set() and ss.device not in available:
+        available = [*available, ss.device]  # until the check answers, keep the link's choice
+    if shown("device"):
+        box = sb.empty()
+        off = why_unused(sb, "device", "Device")
+        box.selectbox("Device", available, key="device", disabled=off)
+        if not off and why_no_cuda:
+            sb.caption(why_no_cuda)
+    if shown("dtype"):
+        sb.selectbox("Precision", ("float32", "float64"), key="dtype")
+    if shown("depth"):
+        d1, d2 = sb.columns(2)
+        off = why_unused(sb, "min_depth", "Depth")
+        _number(d1, "min_depth", disabled=off)
+        _number(d2, "max_depth", disabled=off)
+    if shown("steps"):
+        _number(sb, "steps", step=100, help="Run length. Raising it lets a finished run go on.")
+    if shown("seed"):
+        _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
+    if shown("speed"):
+        sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
+        sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
+    sb.divider()
+    sb.toggle(
+        "Lecture mode",
+        key="lecture",
+        help="Big type and charts for a projector; the eight tutorial "
+        "cells as presets; hides the controls you choose below.",
+    )
+    if ss.lecture:
+        sb.multiselect("Hide in lecture mode", HIDEABLE, key="hide")
+
+
+def wanted_config() -> tuple[Config | None, str]:
+    """The config the widgets describe, or None and the validation message."""
+    ss = st.session_state
+    try:
+        return Config.from_dict({name: ss[name] for name in RUN_SETTINGS}, limits=shared().limits), ""
+    except ConfigError as error:
+        return None, str(error)
+
+
+def speed() -> float | None:
+    """Steps per second in slow motion; None: as fast as possible."""
+    ss = st.session_state
+    return float(ss.speed_cap) if ss.speed_mode == "Slow motion" else None
+
+
+def share_link(cfg: Config) -> None:
+    """Keep the page's URL equal to the settings, and offer the link to copy."""
+    query = links.to_query(cfg)
+    ss = st.session_state
+    extra = {"lecture": "1"} if ss.lecture else {}
+    if ss.lecture and ss.hide:
+        extra["hide"] = ",".join(ss.hide)
+    if st.query_params.to_dict() != {**query, **extra}:
+        st.query_params.from_dict({**query, **extra})
+    base = str(st.context.url or "").split("?")[0] or "http://localhost:8501/"
+    with st.sidebar.expander("Share this setup"):
+        st.caption("This link reopens these settings (copy button at the right of the box):")
+        st.code(f"{base}?{urlencode({**query, **extra})}", language=None, wrap_lines=True)
