@@ -28,9 +28,10 @@ class ModuleNet(OptimizerStyle):
         self.y = problem.tensor(problem.y)
 
         self.model = TwoLayerNet(cfg.d_in, cfg.hidden, cfg.d_out)
+        # First the run's dtype and device, then the starting weights: a float64 run gets them exactly
+        self.model.to(device=problem.device, dtype=problem.dtype)
         problem.load_linear(self.model.linear1, problem.linear1)
         problem.load_linear(self.model.linear2, problem.linear2)
-        self.model.to(device=problem.device, dtype=problem.dtype)
 
         # The tutorial: torch.optim.SGD(model.parameters(), lr=1e-4)
         self.criterion = torch.nn.MSELoss(reduction="sum")
