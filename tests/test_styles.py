@@ -149,6 +149,36 @@ def test_styles_start_from_the_same_weights():
             np.testing.assert_array_equal(to_numpy(dynamic[f"{c}.{part}"]), expected)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_styles_start_from_the_problems_weights_rounded_once(dtype):
+    # float64 holds the problem's numbers exactly; float32 rounds each once, straight from float64.
+    cfg = Config.for_style("module", dtype=dtype, seed=5, **SMALL)
+    problem = make_problem(cfg)
+    layers = {
+        "nn": {"0": problem.linear1, "2": problem.linear2},
+        "optim": {"0": problem.linear1, "2": problem.linear2},
+        "module": {"linear1": problem.linear1, "linear2": problem.linear2},
+        "dynamic": {"input_linear": problem.linear1, "middle_linear": problem.middle, "output_linear": problem.linear2},
+    }
+    for style, inits in layers.items():
+        params = Trainer(cfg.replace(style=style, optimizer="sgd")).net.parameters()
+        for layer, init in inits.items():
+            for part in ("weight", "bias"):
+                value = params[f"{layer}.{part}"]
+                assert value.dtype == problem.dtype, (style, layer)
+                expected = getattr(init, part).to(problem.dtype)
+                np.testing.assert_array_equal(to_numpy(value), expected.numpy(), err_msg=f"{style} {layer}.{part}")
+
+
+def test_load_linear_refuses_a_layer_of_another_dtype():
+    problem = make_problem(Config.for_style("module", dtype="float64", **SMALL))
+    layer = torch.nn.Linear(SMALL["d_in"], SMALL["hidden"])  # float32: not yet moved to the run's dtype
+    with pytest.raises(TypeError, match="float32.*float64"):
+        problem.load_linear(layer, problem.linear1)
+    problem.load_linear(layer.to(torch.float64), problem.linear1)
+    assert torch.equal(layer.weight, problem.linear1.weight)
+
+
 def test_float32_and_float64_start_from_the_same_numbers():
     p32 = make_problem(Config.for_style("tensor", seed=2, **SMALL))
     p64 = make_problem(Config.for_style("tensor", seed=2, dtype="float64", **SMALL))
