@@ -13,6 +13,7 @@ from conftest import SMALL, run_losses, to_numpy
 from playground.config import STYLES, Config
 from playground.problem import make_problem
 from playground.styles import STYLES as REGISTRY
+from playground.styles.contract import ReluLayer, Style
 from playground.styles.function import MyReLU
 from playground.trainer import Trainer
 
@@ -25,6 +26,51 @@ def test_registry_lists_the_eight_styles():
         cls = info.load()
         assert callable(cls.step) and info.title and info.lesson
         assert "def step" in info.source()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_keeps_the_contract(style):
+    cfg = Config.for_style(style, **SMALL)
+    net = REGISTRY[style].load()(make_problem(cfg), cfg)
+    assert isinstance(net, Style)
+    params = net.parameters()
+    assert net.relu_layers
+    for layer in net.relu_layers:
+        assert isinstance(layer, ReluLayer)
+        assert layer.weight in params, layer
+        # The units lie along unit_axis: H of them (d_in differs from hidden in SMALL).
+        assert params[layer.weight].shape[layer.unit_axis] == cfg.hidden, layer
+    assert net.depth is None  # DynamicNet too, until its first step draws one
+
+    loss = net.step()
+    assert isinstance(loss, float) and loss > 0
+    assert set(net.gradients()) == set(params)
+    if style == "dynamic":
+        assert cfg.min_depth <= net.depth <= cfg.max_depth
+    else:
+        assert net.depth is None
+    assert net.learning_rate == cfg.lr
+    net.learning_rate = cfg.lr / 2
+    assert net.learning_rate == cfg.lr / 2
+
+
+def test_an_object_without_the_members_is_no_style():
+    class NoDepth:
+        relu_layers = []
+        learning_rate = 1e-3
+
+        def parameters(self):
+            return {}
+
+        def gradients(self):
+            return {}
+
+        def step(self):
+            return 0.0
+
+    assert not isinstance(NoDepth(), Style)
+    NoDepth.depth = None
+    assert isinstance(NoDepth(), Style)
 
 
 # --- 1. hand-written gradients against autograd ------------------------------------------

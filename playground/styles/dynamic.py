@@ -6,6 +6,7 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class DynamicNet(torch.nn.Module):
@@ -34,7 +35,10 @@ class DynamicNet(torch.nn.Module):
 
 
 class DynamicStyle(OptimizerStyle):
-    hidden = [("input layer", "input_linear.weight", 0), ("middle layer", "middle_linear.weight", 0)]
+    relu_layers = [
+        ReluLayer("input layer", "input_linear.weight", unit_axis=0),
+        ReluLayer("middle layer", "middle_linear.weight", unit_axis=0),
+    ]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)

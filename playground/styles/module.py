@@ -4,6 +4,7 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class TwoLayerNet(torch.nn.Module):
@@ -21,7 +22,7 @@ class TwoLayerNet(torch.nn.Module):
 
 
 class ModuleNet(OptimizerStyle):
-    hidden = [("hidden", "linear1.weight", 0)]
+    relu_layers = [ReluLayer("hidden", "linear1.weight", unit_axis=0)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)

@@ -3,10 +3,11 @@
 import torch
 
 from ._support import ModelStyle
+from .contract import ReluLayer
 
 
 class SequentialNet(ModelStyle):
-    hidden = [("hidden", "0.weight", 0)]
+    relu_layers = [ReluLayer("hidden", "0.weight", unit_axis=0)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)

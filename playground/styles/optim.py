@@ -4,10 +4,11 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class OptimNet(OptimizerStyle):
-    hidden = [("hidden", "0.weight", 0)]
+    relu_layers = [ReluLayer("hidden", "0.weight", unit_axis=0)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)
