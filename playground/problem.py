@@ -46,7 +46,19 @@ class Problem:
         return value.numpy().astype(np.dtype(str(self.dtype).removeprefix("torch.")), copy=True)
 
     def load_linear(self, layer: torch.nn.Linear, init: Linear) -> None:
-        """Give an ``nn.Linear`` layer this problem's starting weights."""
+        """Give an ``nn.Linear`` layer this problem's starting weights.
+
+        The layer must already be in this run's dtype (``model.to(dtype=...)``
+        first): the float64 weights are then rounded once, straight into it, and a
+        float64 run holds them exactly. A float32 layer in a float64 run is refused,
+        since casting it afterwards would keep the float32 rounding.
+        """
+        for param in (layer.weight, layer.bias):
+            if param.dtype != self.dtype:
+                raise TypeError(
+                    f"load_linear: the layer holds {param.dtype}, but this run is {self.dtype}; "
+                    "move the model to the run's dtype and device before loading its weights"
+                )
         with torch.no_grad():
             layer.weight.copy_(init.weight)
             layer.bias.copy_(init.bias)

@@ -37,7 +37,7 @@ class GradientStats:
     """Per-step statistics of one style's weights and gradients."""
 
     def __init__(self, style):
-        self.hidden = list(getattr(style, "hidden", []))
+        self.relu_layers = list(style.relu_layers)
         params = style.parameters()
         self.before = {name: as_numpy(w).copy() for name, w in params.items()}
         # Scratch space, reused: a fresh 400 kB array per call costs page faults.
@@ -68,7 +68,7 @@ class GradientStats:
 
     def _measure(self, style) -> dict[str, float]:
         row: dict[str, float] = {}
-        units = {name: (label, axis) for label, name, axis in self.hidden}
+        units = {layer.weight: (layer.label, layer.unit_axis) for layer in self.relu_layers}
         grads = style.gradients()
         for name, w in self._weights(style).items():
             g, scratch = as_numpy(grads[name]), self.scratch[name]

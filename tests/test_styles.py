@@ -13,6 +13,7 @@ from conftest import SMALL, run_losses, to_numpy
 from playground.config import STYLES, Config
 from playground.problem import make_problem
 from playground.styles import STYLES as REGISTRY
+from playground.styles.contract import ReluLayer, Style
 from playground.styles.function import MyReLU
 from playground.trainer import Trainer
 
@@ -25,6 +26,51 @@ def test_registry_lists_the_eight_styles():
         cls = info.load()
         assert callable(cls.step) and info.title and info.lesson
         assert "def step" in info.source()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_keeps_the_contract(style):
+    cfg = Config.for_style(style, **SMALL)
+    net = REGISTRY[style].load()(make_problem(cfg), cfg)
+    assert isinstance(net, Style)
+    params = net.parameters()
+    assert net.relu_layers
+    for layer in net.relu_layers:
+        assert isinstance(layer, ReluLayer)
+        assert layer.weight in params, layer
+        # The units lie along unit_axis: H of them (d_in differs from hidden in SMALL).
+        assert params[layer.weight].shape[layer.unit_axis] == cfg.hidden, layer
+    assert net.depth is None  # DynamicNet too, until its first step draws one
+
+    loss = net.step()
+    assert isinstance(loss, float) and loss > 0
+    assert set(net.gradients()) == set(params)
+    if style == "dynamic":
+        assert cfg.min_depth <= net.depth <= cfg.max_depth
+    else:
+        assert net.depth is None
+    assert net.learning_rate == cfg.lr
+    net.learning_rate = cfg.lr / 2
+    assert net.learning_rate == cfg.lr / 2
+
+
+def test_an_object_without_the_members_is_no_style():
+    class NoDepth:
+        relu_layers = []
+        learning_rate = 1e-3
+
+        def parameters(self):
+            return {}
+
+        def gradients(self):
+            return {}
+
+        def step(self):
+            return 0.0
+
+    assert not isinstance(NoDepth(), Style)
+    NoDepth.depth = None
+    assert isinstance(NoDepth(), Style)
 
 
 # --- 1. hand-written gradients against autograd ------------------------------------------
@@ -147,6 +193,36 @@ def test_styles_start_from_the_same_weights():
             expected = to_numpy(module[f"{a}.{part}"])
             np.testing.assert_array_equal(to_numpy(nn[f"{b}.{part}"]), expected)
             np.testing.assert_array_equal(to_numpy(dynamic[f"{c}.{part}"]), expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_styles_start_from_the_problems_weights_rounded_once(dtype):
+    # float64 holds the problem's numbers exactly; float32 rounds each once, straight from float64.
+    cfg = Config.for_style("module", dtype=dtype, seed=5, **SMALL)
+    problem = make_problem(cfg)
+    layers = {
+        "nn": {"0": problem.linear1, "2": problem.linear2},
+        "optim": {"0": problem.linear1, "2": problem.linear2},
+        "module": {"linear1": problem.linear1, "linear2": problem.linear2},
+        "dynamic": {"input_linear": problem.linear1, "middle_linear": problem.middle, "output_linear": problem.linear2},
+    }
+    for style, inits in layers.items():
+        params = Trainer(cfg.replace(style=style, optimizer="sgd")).net.parameters()
+        for layer, init in inits.items():
+            for part in ("weight", "bias"):
+                value = params[f"{layer}.{part}"]
+                assert value.dtype == problem.dtype, (style, layer)
+                expected = getattr(init, part).to(problem.dtype)
+                np.testing.assert_array_equal(to_numpy(value), expected.numpy(), err_msg=f"{style} {layer}.{part}")
+
+
+def test_load_linear_refuses_a_layer_of_another_dtype():
+    problem = make_problem(Config.for_style("module", dtype="float64", **SMALL))
+    layer = torch.nn.Linear(SMALL["d_in"], SMALL["hidden"])  # float32: not yet moved to the run's dtype
+    with pytest.raises(TypeError, match="float32.*float64"):
+        problem.load_linear(layer, problem.linear1)
+    problem.load_linear(layer.to(torch.float64), problem.linear1)
+    assert torch.equal(layer.weight, problem.linear1.weight)
 
 
 def test_float32_and_float64_start_from_the_same_numbers():

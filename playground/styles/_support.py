@@ -2,14 +2,21 @@
 
 A style file reads like its tutorial cell: ``__init__`` is the set-up part of
 the cell and ``step`` is the body of its ``for t in range(500)`` loop. The
-mixins below give the trainer a uniform view of it: its weights, their
-gradients, and a learning rate that can change between steps.
+mixins below give the trainer a uniform view of it (``contract.Style``): its
+weights, their gradients, a learning rate that can change between steps, and
+a depth.
 """
 
 from __future__ import annotations
 
 
-class HandUpdated:
+class FixedDepth:
+    """A network whose depth does not change: only DynamicNet draws one, each step."""
+
+    depth: int | None = None
+
+
+class HandUpdated(FixedDepth):
     """A style that keeps its weights in ``self.weights`` and updates them by hand."""
 
     learning_rate: float
@@ -33,7 +40,7 @@ class AutogradWeights(HandUpdated):
         return {name: w.grad for name, w in self.weights.items()}
 
 
-class ModelStyle:
+class ModelStyle(FixedDepth):
     """A style built on an ``nn.Module`` in ``self.model``."""
 
     model: object

@@ -3,10 +3,11 @@
 import torch
 
 from ._support import AutogradWeights
+from .contract import ReluLayer
 
 
 class AutogradNet(AutogradWeights):
-    hidden = [("hidden", "w1", 1)]
+    relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)

@@ -6,6 +6,7 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class DynamicNet(torch.nn.Module):
@@ -34,17 +35,21 @@ class DynamicNet(torch.nn.Module):
 
 
 class DynamicStyle(OptimizerStyle):
-    hidden = [("input layer", "input_linear.weight", 0), ("middle layer", "middle_linear.weight", 0)]
+    relu_layers = [
+        ReluLayer("input layer", "input_linear.weight", unit_axis=0),
+        ReluLayer("middle layer", "middle_linear.weight", unit_axis=0),
+    ]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)
         self.y = problem.tensor(problem.y)
 
         self.model = DynamicNet(cfg.d_in, cfg.hidden, cfg.d_out, cfg.min_depth, cfg.max_depth, cfg.seed)
+        # First the run's dtype and device, then the starting weights: a float64 run gets them exactly
+        self.model.to(device=problem.device, dtype=problem.dtype)
         problem.load_linear(self.model.input_linear, problem.linear1)
         problem.load_linear(self.model.middle_linear, problem.middle)
         problem.load_linear(self.model.output_linear, problem.linear2)
-        self.model.to(device=problem.device, dtype=problem.dtype)
 
         # Plain SGD struggles with this model, so the tutorial uses momentum 0.9
         self.criterion = torch.nn.MSELoss(reduction="sum")

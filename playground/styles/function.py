@@ -3,6 +3,7 @@
 import torch
 
 from ._support import AutogradWeights
+from .contract import ReluLayer
 
 
 class MyReLU(torch.autograd.Function):
@@ -22,7 +23,7 @@ class MyReLU(torch.autograd.Function):
 
 
 class FunctionNet(AutogradWeights):
-    hidden = [("hidden", "w1", 1)]
+    relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)

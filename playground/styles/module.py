@@ -4,6 +4,7 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class TwoLayerNet(torch.nn.Module):
@@ -21,16 +22,17 @@ class TwoLayerNet(torch.nn.Module):
 
 
 class ModuleNet(OptimizerStyle):
-    hidden = [("hidden", "linear1.weight", 0)]
+    relu_layers = [ReluLayer("hidden", "linear1.weight", unit_axis=0)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)
         self.y = problem.tensor(problem.y)
 
         self.model = TwoLayerNet(cfg.d_in, cfg.hidden, cfg.d_out)
+        # First the run's dtype and device, then the starting weights: a float64 run gets them exactly
+        self.model.to(device=problem.device, dtype=problem.dtype)
         problem.load_linear(self.model.linear1, problem.linear1)
         problem.load_linear(self.model.linear2, problem.linear2)
-        self.model.to(device=problem.device, dtype=problem.dtype)
 
         # The tutorial: torch.optim.SGD(model.parameters(), lr=1e-4)
         self.criterion = torch.nn.MSELoss(reduction="sum")

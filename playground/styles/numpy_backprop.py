@@ -3,11 +3,12 @@
 import numpy as np
 
 from ._support import HandUpdated
+from .contract import ReluLayer
 
 
 class NumpyNet(HandUpdated):
-    # Each hidden layer: (label, weight whose gradient feeds it, axis of its units)
-    hidden = [("hidden", "w1", 1)]
+    # The ReLU layer whose dead units are counted: its units are the columns of w1
+    relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
         # Random input and output data

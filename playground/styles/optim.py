@@ -4,10 +4,11 @@ import torch
 
 from ..optimizers import make_optimizer
 from ._support import OptimizerStyle
+from .contract import ReluLayer
 
 
 class OptimNet(OptimizerStyle):
-    hidden = [("hidden", "0.weight", 0)]
+    relu_layers = [ReluLayer("hidden", "0.weight", unit_axis=0)]
 
     def __init__(self, problem, cfg):
         self.x = problem.tensor(problem.x)
@@ -18,9 +19,10 @@ class OptimNet(OptimizerStyle):
             torch.nn.ReLU(),
             torch.nn.Linear(cfg.hidden, cfg.d_out),
         )
+        # First the run's dtype and device, then the starting weights: a float64 run gets them exactly
+        self.model.to(device=problem.device, dtype=problem.dtype)
         problem.load_linear(self.model[0], problem.linear1)
         problem.load_linear(self.model[2], problem.linear2)
-        self.model.to(device=problem.device, dtype=problem.dtype)
         self.loss_fn = torch.nn.MSELoss(reduction="sum")
 
         # The tutorial: torch.optim.Adam(model.parameters(), lr=1e-4).

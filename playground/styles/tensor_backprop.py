@@ -1,10 +1,11 @@
 """PyTorch tensors: the same hand-written backprop, on a tensor that can live on a GPU."""
 
 from ._support import HandUpdated
+from .contract import ReluLayer
 
 
 class TensorNet(HandUpdated):
-    hidden = [("hidden", "w1", 1)]
+    relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
         # Random input and output data, in the run's dtype and on its device
