@@ -24,7 +24,7 @@ import torch
 
 from benchmarks.bare_loops import BARE
 from playground.config import Config
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .record import counts, dead, statistic, zeros
+
 
 def as_numpy(value) -> np.ndarray | None:
     """A NumPy view of a tensor on the CPU (a copy from a GPU); None stays None."""
@@ -72,26 +74,27 @@ class GradientStats:
         grads = style.gradients()
         for name, w in self._weights(style).items():
             g, scratch = as_numpy(grads[name]), self.scratch[name]
+            norm, mean, top = (statistic(name, s) for s in ("grad_norm", "grad_mean", "grad_max"))
             if g is None:  # not used this step (DynamicNet at depth 0)
-                row[f"{name}.grad_norm"] = row[f"{name}.grad_mean"] = row[f"{name}.grad_max"] = 0.0
+                row[norm] = row[mean] = row[top] = 0.0
                 if name in units:
-                    row[f"dead.{units[name][0]}"] = math.nan
+                    row[dead(units[name][0])] = math.nan
             else:
                 magnitude = np.abs(g, out=scratch)
-                row[f"{name}.grad_norm"] = _norm(g)
+                row[norm] = _norm(g)
                 # sum |g| as a dot product with ones: BLAS, 4x faster than .mean() here
-                row[f"{name}.grad_mean"] = float(magnitude.ravel().dot(self.ones[name])) / g.size
+                row[mean] = float(magnitude.ravel().dot(self.ones[name])) / g.size
                 if name in units:
                     # A unit is dead when no gradient reached any of its weights.
                     label, axis = units[name]
                     per_unit = magnitude.max(axis=1 - axis)
-                    row[f"dead.{label}"] = float(np.count_nonzero(per_unit == 0)) / per_unit.size
-                    row[f"{name}.grad_max"] = float(per_unit.max())
+                    row[dead(label)] = float(np.count_nonzero(per_unit == 0)) / per_unit.size
+                    row[top] = float(per_unit.max())
                 else:
-                    row[f"{name}.grad_max"] = float(magnitude.max())
+                    row[top] = float(magnitude.max())
             w_norm = _norm(w)
             change = np.subtract(w, self.before[name], out=scratch)
-            row[f"{name}.update_ratio"] = _norm(change) / w_norm if w_norm else math.nan
+            row[statistic(name, "update_ratio")] = _norm(change) / w_norm if w_norm else math.nan
         return row
 
 
@@ -114,9 +117,7 @@ class Histograms:
             g = as_numpy(g)
             if g is None:
                 continue
-            counts, zeros = self._count(name, g)
-            row[f"hist.{name}"] = counts
-            row[f"zeros.{name}"] = zeros
+            row[counts(name)], row[zeros(name)] = self._count(name, g)
         return row
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:

@@ -102,7 +102,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
             loss = self.net.step()
         row = {"step": t, "loss": loss, "lr": self.net.learning_rate}
-        depth = getattr(self.net, "depth", None)
+        depth = self.net.depth
         if depth is not None:
             row["depth"] = depth
         if detailed:

@@ -115,7 +115,7 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
         conn.send(Update(error=str(error)))
         return
     sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
-    relu_layers = [layer[0] for layer in trainer.net.hidden]
+    relu_layers = [layer.label for layer in trainer.net.relu_layers]
     running = False
     cap = None  # most steps per second; None: as fast as possible
     ack = 0  # the last command carried out

@@ -1,4 +1,4 @@
-"""Shared helpers for the engine tests.
+"""Shared helpers for the tests: engine runs, and the browser tests' server and Chromium.
 
 The engine is not installed as a package; the repository root goes on sys.path
 so that both ``pytest`` and ``python -m pytest`` find ``playground``.
@@ -6,7 +6,18 @@ so that both ``pytest`` and ``python -m pytest`` find ``playground``.
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, as the app's workers train: on 2 cores shared with another process, NumPy's
+# default two threads made a matrix product 8x slower (set before NumPy is first imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +63,110 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------ the browser tests
+# A real `streamlit run app.py` (one per test module) and Debian's Chromium through Playwright.
+
+CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _browser_or_skip() -> None:
+    missing = []
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing.append(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package is not installed")
+    if missing:
+        reason = "; ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test: {reason}")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_streamlit(port: int, log) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on ``port``, once ``/_stcore/health`` answers ok (as Streamlit's own e2e tests wait)."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return process, url
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"streamlit did not become healthy (log: {getattr(log, 'name', log)})")
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def server():
+    _browser_or_skip()
+    port = _free_port()
+    log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
+    process, url = launch_streamlit(port, log)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    os.unlink(log.name)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
+    )
+    return box.locator('[data-testid="stMetricValue"]').first.inner_text()

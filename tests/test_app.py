@@ -263,7 +263,7 @@ def test_lecture_mode_from_a_link_hides_chosen_controls_and_shows_the_cells():
     assert app.session_state["n"] == 64  # hidden, not lost
     assert "hide: 'bogus'" in texts(app.warning)
     assert "Notice:" in texts(app.markdown)
-    app.button(key="cell_optim").click().run()
+    app.pills(key="cell").set_value("optim").run()
     assert app.session_state["style"] == "optim" and app.session_state["optimizer"] == "adam"
     assert "Adam at the same learning rate" in texts(app.markdown)
     assert app.query_params["lecture"] == ["1"] or app.query_params["lecture"] == "1"

@@ -206,7 +206,7 @@ def compare_figure(labels: list[str], views: list) -> dict:
     return placeholder(fig)
 
 
-def enlarge(fig: dict, factor: float = 1.4) -> dict:
+def enlarge(fig: dict, factor: float = 1.2) -> dict:
     """Bigger type and a taller chart, for a projector."""
     layout = fig["layout"]
     layout["height"] = int(layout.get("height", 300) * factor)

@@ -1,4 +1,10 @@
-"""Lecture mode: big type for a projector, and the eight tutorial cells as one-click presets."""
+"""Lecture mode: a page that fits a projector, and the eight tutorial cells as one-click presets.
+
+Measured against 1280x720 and 1024x768 (tests/test_browser_lecture.py): the sidebar starts
+folded away, type is larger where the audience reads (metrics, buttons, the notice, captions)
+but the page's paddings stay as they are, and the cells are pills, which wrap instead of
+cutting their labels. The buttons, the metrics and most of the loss chart fit the first screen.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +16,50 @@ from .settings import on_style_change
 
 CSS = """
 <style>
-  html, .stApp { font-size: 22px; }
-  h1 { font-size: 3rem !important; }
-  [data-testid="stMetricValue"] { font-size: 3.2rem !important; }
-  [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
-  .stCaption, [data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
-  code { font-size: 1.05rem !important; }
+  [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; padding-bottom: 2rem; max-width: 100%; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; padding: 0 0 0.25rem 0; }
+  [data-testid="stMainBlockContainer"] h4 { font-size: 1.35rem; padding: 0.25rem 0; }
+  [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.2rem; }
+  [data-testid="stMainBlockContainer"] button p { font-size: 1.15rem; }
+  [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; line-height: 1.15; }
+  [data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }
+  [data-testid="stCaptionContainer"] p { font-size: 1rem !important; }
+  code { font-size: 1rem !important; }
 </style>
 """
+
+
+def requested() -> bool:
+    """Whether the page's link asks for lecture mode (``?lecture=1``)."""
+    return st.query_params.get("lecture", "").lower() in ("1", "true", "yes", "on")
 
 
 def style() -> None:
     st.html(CSS)
 
 
-def pick_cell(style: str) -> None:
-    st.session_state.style = style
-    on_style_change()
+def _label(style: str) -> str:
+    return f"{STYLES.index(style) + 1}. {style}"
+
+
+def pick_cell() -> None:
+    ss = st.session_state
+    if ss.cell != ss.style:
+        ss.style = ss.cell
+        on_style_change()
 
 
 def presets() -> None:
-    """The eight tutorial cells as one-click presets, each with what the audience should notice."""
+    """The eight tutorial cells as one-click presets, and what the audience should notice."""
     ss = st.session_state
-    columns = st.columns(len(STYLES))
-    for i, (column, name) in enumerate(zip(columns, STYLES, strict=True)):
-        column.button(
-            f"{i + 1}. {name}",
-            key=f"cell_{name}",
-            width="stretch",
-            on_click=pick_cell,
-            args=(name,),
-            type="primary" if ss.style == name else "secondary",
-        )
+    ss.cell = ss.style  # the sidebar may have changed the style
+    st.pills(
+        "Tutorial cell",
+        STYLES,
+        key="cell",
+        required=True,
+        on_change=pick_cell,
+        format_func=_label,
+        label_visibility="collapsed",
+    )
     st.markdown(f"#### Notice: {STYLE_INFO[ss.style].notice}")

@@ -27,7 +27,12 @@ from .shared import shared
 
 
 def main() -> None:
-    st.set_page_config(page_title="Backprop Playground", page_icon="🧠", layout="wide")
+    st.set_page_config(
+        page_title="Backprop Playground",
+        page_icon="🧠",
+        layout="wide",
+        initial_sidebar_state="collapsed" if lecture.requested() else "auto",  # a projector needs the width
+    )
     shared()
     init_state()
     reconcile()
