@@ -20,7 +20,8 @@ TRUNCATED = """() => {
   const cut = [];
   for (const box of boxes) {
     if (!box.offsetParent || !box.innerText.trim()) continue;  // hidden, or no text of its own
-    if (box.scrollWidth > box.clientWidth + 1) cut.push(`${box.innerText.trim()} (${box.scrollWidth} > ${box.clientWidth})`);
+    const text = box.innerText.trim();
+    if (box.scrollWidth > box.clientWidth + 1) cut.push(`${text} (${box.scrollWidth} > ${box.clientWidth})`);
   }
   return cut;
 }"""
