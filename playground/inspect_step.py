@@ -24,7 +24,6 @@ So the numbers the panel shows are the engine's own numbers for that step.
 
 from __future__ import annotations
 
-import dataclasses
 import linecache
 import sys
 from dataclasses import dataclass
@@ -43,7 +42,6 @@ class Intermediate:
     shape: tuple[int, ...]  # () for a scalar
     sample: tuple[float, ...]  # the first up to SAMPLE values
     norm: float  # L2 norm of all values
-    kind: str = "value"  # "value", "update" or "gradient" (autograd's, read after backward())
 
 
 def _as_array(value) -> np.ndarray | None:
@@ -62,7 +60,7 @@ def _as_array(value) -> np.ndarray | None:
     return None
 
 
-def _describe(name: str, line: int, code: str, array: np.ndarray, kind: str = "value") -> Intermediate:
+def _describe(name: str, line: int, code: str, array: np.ndarray) -> Intermediate:
     flat = array.ravel()
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging step overflows
         norm = float(np.linalg.norm(flat.astype(np.float64))) if flat.size else 0.0
@@ -73,7 +71,6 @@ def _describe(name: str, line: int, code: str, array: np.ndarray, kind: str = "v
         shape=tuple(array.shape),
         sample=tuple(float(v) for v in flat[:SAMPLE]),
         norm=norm,
-        kind=kind,
     )
 
 
@@ -163,9 +160,7 @@ class _Tracer:
             array = _as_array(value)
             if not _same(array, before):
                 self.watched[name] = (index, value, array.copy())
-                self.entries[index] = dataclasses.replace(
-                    _describe(name, lineno, code, array), kind=self.entries[index].kind
-                )
+                self.entries[index] = _describe(name, lineno, code, array)
 
         for name, param in self.params.items():
             now = _as_array(param)
@@ -174,7 +169,7 @@ class _Tracer:
             self.latest[name] = np.array(now, copy=True)
             with np.errstate(over="ignore", invalid="ignore"):
                 delta = self.latest[name] - self.start[name]
-            entry = _describe(f"update of {name}", lineno, code, delta, "update")
+            entry = _describe(f"update of {name}", lineno, code, delta)
             if name in self.updates:
                 self.entries[self.updates[name]] = entry
             else:
@@ -185,7 +180,7 @@ class _Tracer:
             for name, grad in self.net.gradients().items():
                 array = _as_array(grad)
                 if array is not None:
-                    self.entries.append(_describe(f"grad of {name}", lineno, code, array, "gradient"))
+                    self.entries.append(_describe(f"grad of {name}", lineno, code, array))
 
 
 def inspect_step(trainer) -> list[Intermediate]:

@@ -103,7 +103,7 @@ def test_each_replacement_is_named_in_a_warning():
     assert cfg.n == 4096 and "n:" in text and "nearest allowed" in text  # clamped
     assert cfg.hidden == 100 and "hidden:" in text
     assert cfg.device == "cpu" and "device:" in text
-    assert cfg.min_depth <= cfg.max_depth
+    assert (cfg.min_depth, cfg.max_depth) == (2, 2) and "min_depth: 5 is more than max_depth 2" in text
     assert "bogus" in text
 
 
