@@ -186,13 +186,24 @@ STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Limits:
-    """Guards for the host, read from the environment so a deployment can tune them.
+    """Guards for the host, read from the environment (``PLAYGROUND_<NAME>``) so a deployment can tune them.
 
-    The defaults let a 2-core, 2 GB host run several sessions at once.
+    The defaults suit a 2-core host with 2.7 GB (Streamlit Community Cloud's largest):
+    whatever the number of visitors, the runs' processes and memory stay within these.
     """
 
-    max_run_mb: float = 256.0  # estimated memory of one run's tensors
-    max_concurrent_runs: int = 4  # runs training at once in one app server
+    max_run_mb: float = 256.0  # estimated memory of one run's tensors; a bigger run is refused
+    max_concurrent_runs: int = 64  # runs training at once (in turns); more wait in line
+    training_processes: int = max(1, (os.cpu_count() or 2) - 1)  # leave the server a core
+    memory_mb: float = 1024.0  # what runs held in the training processes may take together
+
+    #: (field, type, smallest allowed) of each setting
+    FIELDS = (
+        ("max_run_mb", float, 1.0),
+        ("max_concurrent_runs", int, 1),
+        ("training_processes", int, 1),
+        ("memory_mb", float, 16.0),
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, strict: bool = True) -> Limits:
@@ -201,7 +212,7 @@ class Limits:
         app's server, reports it; everything after it keeps working on the defaults)."""
         env = os.environ if environ is None else environ
         values = {}
-        for field, conv, low in (("max_run_mb", float, 1.0), ("max_concurrent_runs", int, 1)):
+        for field, conv, low in cls.FIELDS:
             key = "PLAYGROUND_" + field.upper()
             if key not in env:
                 continue

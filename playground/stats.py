@@ -47,13 +47,20 @@ class GradientStats:
         self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items()}
         # Weights are updated in place, so on the CPU one NumPy view of each lasts the
         # whole run (making a view costs ~10 us, as much as reading 100k numbers).
-        on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
-        self.views = {name: as_numpy(w) for name, w in params.items()} if on_cpu else None
+        self.on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
+        self.views = None
+
+    def __getstate__(self) -> dict:
+        # A view of a tensor would unpickle as a copy that no longer sees the updates: make it anew.
+        return {**self.__dict__, "views": None}
 
     def _weights(self, style) -> dict[str, np.ndarray]:
         if self.views is not None:
             return self.views
-        return {name: as_numpy(w) for name, w in style.parameters().items()}
+        weights = {name: as_numpy(w) for name, w in style.parameters().items()}
+        if self.on_cpu:
+            self.views = weights
+        return weights
 
     def remember_weights(self, style) -> None:
         """Call before a step whose update ratio you want."""

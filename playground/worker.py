@@ -1,21 +1,15 @@
-"""Training in a process of its own, driven over a pipe.
+"""Training processes, and what crosses the pipe between them and the app's server.
 
-Why a process: the page (Streamlit's server, building figures) and training
-both want the CPU; in one process they fight over the GIL and training slows
-to a crawl (see the README's benchmark). A worker process trains with one
-intra-op thread and sends what it recorded, in batches, every ``FLUSH_S``.
+Why processes: the page (Streamlit's server, building figures) and training both
+want the CPU; in one process they fight over the GIL and training slows to a crawl
+(see the README's benchmark). A training process (``serve``) trains with one
+intra-op thread, hosts many runs, trains those that train in turns, and sends what
+they recorded, in batches, every ``FLUSH_S``. ``playground.pool`` is the server's
+side: which process holds which run, the line to train, parking runs on disk.
 
 Processes start from a fork server that has already imported torch and the
-engine, so a new worker is ready in a fraction of a second instead of the ~3 s
+engine, so a new process is ready in a fraction of a second instead of the ~3 s
 that importing torch takes (and the fork server itself starts with the app).
-
-A worker that hears nothing from its page for ``orphan_s`` seconds stops
-training and exits: nothing keeps training for nobody.
-
-    client = RunClient.start(config)      # in the server process
-    client.request("train")               # send a command, wait for the worker's answer
-    client.poll()                         # apply what the worker sent since to client.view
-    client.view.history["loss"], client.view.status
 """
 
 from __future__ import annotations
@@ -24,6 +18,7 @@ import dataclasses
 import functools
 import math
 import multiprocessing
+import os
 import select
 import time
 from dataclasses import dataclass, field
@@ -34,16 +29,20 @@ import numpy as np
 from .config import Config, ConfigError
 from .record import Change, Status
 
-FLUSH_S = 0.05  # how often a training worker sends what it recorded
-CHUNK_S = 0.02  # longest stretch of training between two looks at the pipe
-ORPHAN_S = 45.0  # a worker whose page has been silent this long exits
+FLUSH_S = 0.05  # how often a training run sends what it recorded
+CHUNK_S = 0.02  # a run's turn at training, between two looks at the pipe
+ORPHAN_S = 45.0  # a run whose page has been silent this long is dropped
 
 
 # ---------------------------------------------------------------- what crosses the pipe
 
 
 class Command(StrEnum):
-    """What a page asks of its worker: sent as ``(number, command, *args)``."""
+    """What the server asks of a training process about one run: sent as ``(run_id, number, command, *args)``."""
+
+    OPEN = "open"  # (config dict, changes): start a run
+    RESTORE = "restore"  # (path): take back a parked run
+    PARK = "park"  # (path): write the run's whole state there and let it go
 
     TRAIN = "train"  # train until paused or finished
     PAUSE = "pause"
@@ -78,6 +77,7 @@ class Update:
     trained_s: float = 0.0  # seconds spent in training steps
     inspected: list[dict] | None = None  # an inspected step's intermediates, sent once
     error: str = ""  # the run could not start; nothing else is set
+    parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
 
 
 @functools.cache
@@ -101,71 +101,56 @@ def warm_up() -> None:
 # ---------------------------------------------------------------- worker side
 
 
-def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
-    """The worker's main loop (runs in the child process)."""
-    import torch
+class Hosted:
+    """One run inside a training process: its Trainer, and what its page has not seen yet."""
 
-    torch.set_num_threads(1)  # the page and the browser need the other core
-    from .inspect_step import inspect_step
-    from .trainer import Trainer
+    def __init__(self, run_id: int, trainer):
+        self.id = run_id
+        self.trainer = trainer
+        self.sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
+        self.relu_layers = [layer.label for layer in trainer.net.relu_layers]
+        self.running = False
+        self.cap: float | None = None  # most steps per second; None: as fast as possible
+        self.next_step = 0.0  # with a cap: when the next step is due (time.monotonic)
+        self.ack = 0  # the last command carried out
+        self.trained_s = 0.0  # time spent in training steps
+        self.inspected = None  # the intermediates of an inspected step, until they are sent
+        self.rows: list[dict] = []
+        self.hists: list[dict] = []
+        self.window: list[tuple[float, int]] = []  # (time, steps_done) samples for steps/s
+        self.last_flush = 0.0
+        self.dirty = True  # something to send
+        self.heard = time.monotonic()
 
-    try:
-        trainer = Trainer(Config.from_dict(cfg_dict))
-    except (ConfigError, RuntimeError, MemoryError) as error:
-        conn.send(Update(error=str(error)))
-        return
-    sizes = {name: int(np.prod(w.shape)) for name, w in trainer.net.parameters().items()}
-    relu_layers = [layer.label for layer in trainer.net.relu_layers]
-    running = False
-    cap = None  # most steps per second; None: as fast as possible
-    ack = 0  # the last command carried out
-    trained_s = 0.0  # time spent in training steps
-    inspected = None  # the intermediates of an inspected step, until they are sent
-    rows, hists = [], []
-    last_flush = time.monotonic()
-    window = []  # (time, steps_done) samples for steps/s
+    def command(self, ack: int, command: Command, args: tuple) -> None:
+        trainer = self.trainer
+        self.ack, self.heard, self.dirty = ack, time.monotonic(), True
+        if command == Command.TRAIN:
+            self.running = not trainer.finished
+        elif command == Command.PAUSE:
+            self.running = False
+        elif command == Command.STEP:
+            self.running = False
+            self.train(args[0])
+        elif command == Command.LR:
+            trainer.set_learning_rate(args[0])
+        elif command == Command.STEPS:
+            trainer.set_steps(args[0])
+        elif command == Command.SPEED:
+            self.cap = args[0]
+        elif command == Command.INSPECT:
+            from .inspect_step import inspect_step
 
-    def flush() -> bool:
-        """Send what was recorded; False (keep it for later) when the page is not reading.
+            self.running = False
+            self.inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
+            if trainer.kept:
+                self.rows.append(trainer.last)
+            if trainer.last_histograms is not None:
+                self.hists.append(trainer.last_histograms)
 
-        Never blocks: a worker blocked on a full pipe would never notice that its page is gone.
-        """
-        nonlocal rows, hists, last_flush, inspected
-        if not _writable(conn):
-            return False
-        now = time.monotonic()
-        window.append((now, trainer.steps_done))
-        while len(window) > 2 and now - window[0][0] > 1.0:
-            window.pop(0)
-        (t0, s0), (t1, s1) = window[0], window[-1]
-        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
-        conn.send(
-            Update(
-                ack=ack,
-                rows=rows,
-                hists=hists,
-                last=trainer.last,
-                steps_done=trainer.steps_done,
-                status=trainer.status,
-                message=trainer.message,
-                running=running,
-                steps_per_s=rate if running else 0.0,
-                learning_rate=trainer.learning_rate,
-                changes=list(trainer.changes),
-                edges_low=trainer.binning.low,
-                sizes=sizes,
-                relu_layers=relu_layers,
-                trained_s=trained_s,
-                inspected=inspected,
-            )
-        )
-        rows, hists, inspected = [], [], None
-        last_flush = now
-        return True
-
-    def step(n: int, until: float = math.inf) -> None:
+    def train(self, n: int, until: float = math.inf) -> None:
         """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""
-        nonlocal trained_s
+        trainer = self.trainer
         began = time.perf_counter()
         for _ in range(n):
             if time.monotonic() >= until:
@@ -174,65 +159,153 @@ def serve(conn, cfg_dict: dict, orphan_s: float) -> None:
             if row is None:
                 break
             if trainer.kept:
-                rows.append(row)
+                self.rows.append(row)
             if trainer.last_histograms is not None:
-                hists.append(trainer.last_histograms)
-        trained_s += time.perf_counter() - began
-
-    flush()
-    heard = time.monotonic()
-    while True:
-        timeout = 0 if running else 0.5
-        while conn.poll(timeout):
-            timeout = 0
-            try:
-                ack, command, *args = conn.recv()
-            except (EOFError, OSError):
-                return
-            heard = time.monotonic()
-            if command == Command.TRAIN:
-                running = not trainer.finished
-            elif command == Command.PAUSE:
-                running = False
-            elif command == Command.STEP:
-                running = False
-                step(args[0])
-            elif command == Command.LR:
-                trainer.set_learning_rate(args[0])
-            elif command == Command.STEPS:
-                trainer.set_steps(args[0])
-            elif command == Command.SPEED:
-                cap = args[0]
-            elif command == Command.INSPECT:
-                running = False
-                inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
-                if trainer.kept:
-                    rows.append(trainer.last)
-                if trainer.last_histograms is not None:
-                    hists.append(trainer.last_histograms)
-            elif command == Command.PING:
-                pass  # the page is still there
-            elif command == Command.CLOSE:
-                return
-            flush()  # every command is answered with the state after it
-        if time.monotonic() - heard > orphan_s:
-            return  # the page is gone
-        if not running:
-            continue
-        if rows and time.monotonic() - last_flush > FLUSH_S and not flush():
-            time.sleep(0.01)  # the page is behind: let it catch up before training on
-            continue
-        start = time.monotonic()
-        if cap:
-            step(1)
-            time.sleep(max(0.0, 1.0 / cap - (time.monotonic() - start)))
-        else:
-            step(1_000_000, until=start + CHUNK_S)
+                self.hists.append(trainer.last_histograms)
+        self.trained_s += time.perf_counter() - began
+        self.dirty = True
         if trainer.finished:
-            running = False
-            flush()
-        elif time.monotonic() - last_flush >= FLUSH_S:
-            flush()
+            self.running = False
+
+    def turn(self, slice_s: float) -> None:
+        """This run's turn at training: a slice of time, or one step when a speed cap says it is due."""
+        now = time.monotonic()
+        if self.cap:
+            if now >= self.next_step:
+                self.train(1)
+                self.next_step = max(self.next_step + 1.0 / self.cap, now)
+        else:
+            self.train(1_000_000, until=now + slice_s)
+
+    def update(self) -> Update:
+        """What to send the page now; resets what was recorded since the last update."""
+        trainer, now = self.trainer, time.monotonic()
+        self.window.append((now, trainer.steps_done))
+        while len(self.window) > 2 and now - self.window[0][0] > 1.0:
+            self.window.pop(0)
+        (t0, s0), (t1, s1) = self.window[0], self.window[-1]
+        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        update = Update(
+            ack=self.ack,
+            rows=self.rows,
+            hists=self.hists,
+            last=trainer.last,
+            steps_done=trainer.steps_done,
+            status=trainer.status,
+            message=trainer.message,
+            running=self.running,
+            steps_per_s=rate if self.running else 0.0,
+            learning_rate=trainer.learning_rate,
+            changes=list(trainer.changes),
+            edges_low=dict(trainer.binning.low),
+            sizes=self.sizes,
+            relu_layers=self.relu_layers,
+            trained_s=self.trained_s,
+            inspected=self.inspected,
+        )
+        self.rows, self.hists, self.inspected = [], [], None
+        self.last_flush, self.dirty = now, False
+        return update
+
+
+def serve(conn, orphan_s: float = ORPHAN_S) -> None:
+    """A training process's main loop: host runs, train those that train in turns, report.
+
+    Messages in: ``(run_id, number, command, *args)``. Out: ``(run_id, Update)``. The runs that
+    train share the process in turns of ``CHUNK_S`` each (or one step when a speed cap says it is
+    due), so every run's curve moves at once however many there are. A run whose page has said
+    nothing for ``orphan_s`` seconds is dropped; when the server goes, the process exits.
+    """
+    import pickle
+
+    import torch
+
+    torch.set_num_threads(1)  # the page and the browser need the other core
+    from .trainer import Trainer
+
+    runs: dict[int, Hosted] = {}
+
+    def send(run_id: int, update: Update) -> bool:
+        """Send without ever blocking: a process blocked on a full pipe would never hear the server."""
+        if not _writable(conn):
+            return False
+        conn.send((run_id, update))
+        return True
+
+    def handle(run_id: int, number: int, command: Command, args: tuple) -> None:
+        if command == Command.OPEN:
+            try:
+                trainer = Trainer(Config.from_dict(args[0]), [Change(*c) for c in args[1]])
+            except (ConfigError, RuntimeError, MemoryError) as error:
+                conn.send((run_id, Update(ack=number, error=str(error))))
+                return
+            runs[run_id] = Hosted(run_id, trainer)
+        elif command == Command.RESTORE:
+            with open(args[0], "rb") as handle_:
+                runs[run_id] = pickle.load(handle_)
+            os.unlink(args[0])
+            runs[run_id].heard = time.monotonic()
+        run = runs.get(run_id)
+        if run is None:
+            return  # dropped already (closed, or orphaned)
+        if command == Command.PARK:
+            run.running = False
+            with open(args[0], "wb") as handle_:
+                pickle.dump(run, handle_, protocol=pickle.HIGHEST_PROTOCOL)
+            del runs[run_id]
+            conn.send((run_id, Update(ack=number, parked=True)))
+            return
+        if command == Command.CLOSE:
+            del runs[run_id]
+            return
+        if command not in (Command.OPEN, Command.RESTORE):
+            run.command(number, command, args)
+        else:
+            run.ack = number
+        send(run_id, run.update())  # every command is answered with the state after it
+
+    def fail(run_id: int, number: int, error: Exception) -> None:
+        runs.pop(run_id, None)
+        conn.send((run_id, Update(ack=number, error=f"{type(error).__name__}: {error}")))
+
+    order: list[int] = []  # round robin over the runs that train
+    while True:
+        busy = any(run.running for run in runs.values())
+        timeout = 0 if busy else 0.5
+        try:
+            while conn.poll(timeout):
+                timeout = 0
+                run_id, number, command, *args = conn.recv()
+                try:
+                    handle(run_id, number, command, tuple(args))
+                except Exception as error:  # one run's failure must not end the others'
+                    fail(run_id, number, error)
+        except (EOFError, OSError):
+            return  # the server is gone
+        now = time.monotonic()
+        for run_id in [i for i, run in runs.items() if now - run.heard > orphan_s]:
+            del runs[run_id]  # its page is gone
+        training = [i for i, run in runs.items() if run.running]
+        order = [i for i in order if i in training] + [i for i in training if i not in order]
+        for run_id in list(order):
+            run = runs[run_id]
+            if run.rows and now - run.last_flush > FLUSH_S and not _writable(conn):
+                continue  # the server is behind: let it catch up before training on
+            try:
+                run.turn(CHUNK_S)
+            except Exception as error:  # e.g. out of memory in one run: that run ends, the others go on
+                fail(run_id, run.ack, error)
+                continue
+            if not run.running or time.monotonic() - run.last_flush >= FLUSH_S:
+                send(run_id, run.update())
+        if order:
+            order.append(order.pop(0))
+        for run_id, run in runs.items():
+            if run.dirty and not run.running and run.rows:
+                send(run_id, run.update())
+        capped = [run for run in runs.values() if run.running and run.cap]
+        if capped and len(capped) == len(training):  # only slow-motion runs: sleep until one is due
+            time.sleep(max(0.0, min(run.next_step for run in capped) - time.monotonic()))
 
 
 def _report_devices(conn) -> None:
@@ -313,67 +386,3 @@ class RunView:
             self.inspected = update.inspected
         update.rows, update.hists, update.inspected = [], [], None  # kept above; the rest is the state
         self.state = update
-
-
-STOPPED = "The training process stopped."
-
-
-class RunClient:
-    """The page's handle on one worker process."""
-
-    def __init__(self, process, conn, view: RunView):
-        self.process, self.conn, self.view = process, conn, view
-        self.sent = 0  # commands are numbered; the worker's updates say which it has done
-        self.train_sent = 0  # the number of the last Train command
-        self.settings = view.config  # the settings as last sent: the start, then live changes (the page's)
-
-    @classmethod
-    def start(cls, cfg: Config, orphan_s: float = ORPHAN_S) -> RunClient:
-        ctx = context()
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=serve, args=(child, cfg.to_dict(), orphan_s), daemon=True)
-        process.start()
-        child.close()
-        return cls(process, parent, RunView(cfg))
-
-    @property
-    def alive(self) -> bool:
-        return self.process.is_alive()
-
-    def send(self, command: Command, *args) -> None:
-        self.sent += 1
-        if command == Command.TRAIN:
-            self.train_sent = self.sent
-        try:
-            self.conn.send((self.sent, command, *args))
-        except (BrokenPipeError, OSError):
-            self.view.error = self.view.error or STOPPED
-
-    def poll(self, wait: float = 0.0) -> bool:
-        """Apply every update waiting in the pipe (waiting up to ``wait`` s for the first)."""
-        got = False
-        try:
-            while self.conn.poll(wait):
-                self.view.apply(self.conn.recv())
-                got, wait = True, 0
-        except (EOFError, OSError):
-            if not self.view.status.ended:
-                self.view.error = STOPPED
-        return got
-
-    def request(self, command: Command, *args, timeout: float = 10.0) -> None:
-        """Send a command and wait for the worker's answer (its state after the command)."""
-        self.send(command, *args)
-        deadline = time.monotonic() + timeout
-        while self.view.state.ack < self.sent and time.monotonic() < deadline and not self.view.error:
-            self.poll(wait=0.05)
-
-    def close(self) -> None:
-        self.send(Command.CLOSE)
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-        self.process.join(timeout=1.0)
-        if self.process.is_alive():
-            self.process.kill()

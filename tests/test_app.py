@@ -190,33 +190,47 @@ def test_settings_that_break_a_rule_are_repaired_with_a_note(at):
     assert not at.exception
 
 
-def test_over_the_cap_a_visitor_is_told_to_wait(monkeypatch):
-    """A server that allows one run at a time, and a real run training: the next visitor is told to wait."""
+def test_over_the_cap_a_visitor_waits_in_line_and_starts_by_itself(monkeypatch):
+    """A server that trains one run at a time, and a real run training: Train waits in line
+    (never a refusal), and the run starts by itself when the other one stops."""
+    import threading
+
     from playground.config import Config
     from playground.ui import shared
-    from playground.worker import Command, RunClient
+    from playground.worker import Command
 
     monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "1")
     shared.shared.clear()
-    other = None
+    pool = shared.shared().pool
+    other = pool.open(Config.for_style("module", steps=1_000_000))
+    seen = {}
     try:
-        slot = shared.shared().reserve()
-        other = RunClient.start(Config.for_style("module", steps=1_000_000))
-        slot.bind(other)
         other.request(Command.TRAIN)
-        assert other.view.running and shared.shared().training() == 1
-        app = AppTest.from_file(APP, default_timeout=60).run()
-        app.button(key="train_button").click().run()
-        assert "The server is busy" in texts(app.info)
-        assert metrics(app)["Step"] == "0"
-        assert app.session_state["client"] is None  # no process started for a refused run
-        other.request(Command.PAUSE)  # a paused run gives its slot back
-        app.button(key="step_button").click().run()
-        assert metrics(app)["Step"] == "1"
+        assert pool.training() == 1
+        app = AppTest.from_file(APP, default_timeout=90)
+        app.query_params.update({"style": "tensor", "steps": "50"})
+        app.run()
+
+        def the_other_visitor_pauses() -> None:
+            deadline = time.monotonic() + 30
+            while pool.waiting() == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            run = next(iter(r for r in pool.runs.values() if r is not other.run))
+            seen["place"] = pool.place(run)
+            time.sleep(1.0)
+            other.request(Command.PAUSE)
+
+        pauser = threading.Thread(target=the_other_visitor_pauses)
+        pauser.start()
+        app.button(key="train_button").click().run()  # returns when the run has finished
+        pauser.join()
+        assert seen["place"].position == 1 and seen["place"].length == 1
+        assert "Finished 50 steps" in texts(app.success)
+        assert metrics(app)["Step"] == "50"
+        assert not app.exception
         app.session_state["client"].close()
     finally:
-        if other is not None:
-            other.close()
+        other.close()
         shared.shared.clear()
 
 
@@ -387,6 +401,8 @@ def test_a_bad_server_setting_is_a_warning_not_a_crash(monkeypatch):
         app = AppTest.from_file(APP, default_timeout=60).run()
         assert not app.exception
         assert "PLAYGROUND_MAX_CONCURRENT_RUNS" in texts(app.warning)
-        assert shared.shared().limits.max_concurrent_runs == 4  # the default
+        from playground.config import Limits
+
+        assert shared.shared().limits == Limits()  # the defaults
     finally:
         shared.shared.clear()

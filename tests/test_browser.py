@@ -84,7 +84,7 @@ def test_pause_stops_training_at_once_and_train_resumes(page, server):
         time.sleep(0.1)
     page.locator('[data-testid="stPlotlyChart"]:visible').nth(4).wait_for()  # loss + four gradient charts
     pause.click()
-    page.get_by_role("button", name="Train").and_(page.locator(":enabled")).wait_for(timeout=5000)
+    page.get_by_role("button", name="Train").and_(page.locator(":enabled")).wait_for(timeout=15_000)
     time.sleep(0.5)
     paused_at = metric(page, "Step")
     time.sleep(1.0)

@@ -265,6 +265,8 @@ def test_estimate_grows_with_every_size():
         ({"PLAYGROUND_MAX_RUN_MB": "nan"}, "PLAYGROUND_MAX_RUN_MB"),
         ({"PLAYGROUND_MAX_CONCURRENT_RUNS": "0"}, "PLAYGROUND_MAX_CONCURRENT_RUNS"),
         ({"PLAYGROUND_MAX_CONCURRENT_RUNS": "1.5"}, "PLAYGROUND_MAX_CONCURRENT_RUNS"),
+        ({"PLAYGROUND_TRAINING_PROCESSES": "0"}, "PLAYGROUND_TRAINING_PROCESSES"),
+        ({"PLAYGROUND_MEMORY_MB": "lots"}, "PLAYGROUND_MEMORY_MB"),
     ],
 )
 def test_limits_from_environment_are_validated(environ, field):
@@ -274,8 +276,15 @@ def test_limits_from_environment_are_validated(environ, field):
 
 
 def test_limits_from_environment():
-    limits = Limits.from_env({"PLAYGROUND_MAX_RUN_MB": "32", "PLAYGROUND_MAX_CONCURRENT_RUNS": "2"})
-    assert limits == Limits(max_run_mb=32.0, max_concurrent_runs=2)
+    limits = Limits.from_env(
+        {
+            "PLAYGROUND_MAX_RUN_MB": "32",
+            "PLAYGROUND_MAX_CONCURRENT_RUNS": "2",
+            "PLAYGROUND_TRAINING_PROCESSES": "3",
+            "PLAYGROUND_MEMORY_MB": "500",
+        }
+    )
+    assert limits == Limits(max_run_mb=32.0, max_concurrent_runs=2, training_processes=3, memory_mb=500.0)
     assert Limits.from_env({}) == Limits()
 
 

@@ -1,8 +1,10 @@
 """The run and what the buttons do to it: Train, Pause, Step, Reset, and inspecting a step.
 
-A session has at most one run, ``st.session_state.client`` (a worker process, see
-``playground.worker``). Buttons act in ``on_click`` callbacks, which Streamlit runs before
-it draws the page, so the page shows their effect at once.
+A session has at most one run, ``st.session_state.client`` (a run of the server's pool, see
+``playground.pool``). Train, Step and "look inside one step" go through the pool's line:
+when the server trains as many runs as it allows, the run waits its turn and starts by
+itself. Buttons act in ``on_click`` callbacks, which Streamlit runs before it draws the
+page, so the page shows their effect at once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ..config import LIVE_SETTINGS, Config
-from ..worker import Command, RunClient
+from ..pool import RunClient
+from ..worker import Command
 from .settings import RUN_SETTINGS, speed, wanted_config
 from .shared import shared
 
@@ -46,7 +49,7 @@ def sync_run(cfg: Config) -> None:
 
 
 def new_run(cfg: Config) -> RunClient:
-    c = RunClient.start(cfg)
+    c = shared().pool.open(cfg)
     st.session_state.client = c
     c.send(Command.SPEED, speed())
     return c
@@ -55,23 +58,16 @@ def new_run(cfg: Config) -> RunClient:
 def current_run() -> RunClient | None:
     """The run to act on; a run that has ended is dropped, so the next action starts a new one."""
     c = client()
-    if c is not None and c.view.status.ended:
+    if c is not None and (c.view.status.ended or not c.alive):
         drop_run()
         return None
     return c
 
 
 def train(cfg: Config) -> None:
-    c = current_run()
-    if c is not None and c.view.running:
-        return
-    slot = shared().reserve()  # before the worker starts: admissions cannot race past the cap
-    if slot is None:
-        st.session_state.notices.append(shared().busy_message())
-        return
-    c = c or new_run(cfg)
-    slot.bind(c)
-    c.request(Command.TRAIN)
+    c = current_run() or new_run(cfg)
+    if not c.active:
+        c.request(Command.TRAIN)
 
 
 def step(cfg: Config) -> None:
@@ -98,7 +94,7 @@ def act(action) -> None:
 def run_buttons(cfg: Config | None) -> None:
     b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
     c = client()
-    running = bool(c and c.view.running)
+    running = bool(c and c.active)  # training, or waiting in line to
     blocked = cfg is None
     b1.button(
         "Train",

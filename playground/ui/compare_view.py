@@ -1,8 +1,8 @@
 """The Compare tab: several runs on the same seed and data, their loss curves overlaid.
 
-Runs train in turn, one worker at a time (so a comparison holds one of the
-server's training slots at a time), with the same live refresh as a single run.
-When no slot is free, the next run waits for one and the table says so.
+Runs train in turn, one at a time, through the server's line like any run (so a
+comparison holds one place among the runs training at once), with the same live
+refresh as a single run; while a run waits in line, the table says so.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..compare import MAX_RUNS, PRESETS, custom, preset
 from ..config import OPTIMIZER_LABELS as LABELS
 from ..config import OPTIMIZERS, STYLES, Config, ConfigError, lr_grid
 from ..record import Status, statistic
-from ..worker import Command, RunClient
+from ..worker import Command
 from . import charts
 from .plot import plot
 
@@ -38,16 +38,12 @@ def stop() -> None:
 
 
 def _start_next(state: dict, shared) -> None:
-    """Start the first run that has no result yet, once a training slot is free; finish when there is none."""
+    """Start the first run that has no result yet (it may wait in line); finish when there is none."""
     done = len(state["views"])
     if done >= len(state["runs"]):
         state["client"], state["running"] = None, False
         return
-    slot = shared.reserve()
-    if slot is None:
-        return  # all slots are taken: try again on the next refresh
-    client = RunClient.start(state["runs"][done][1])
-    slot.bind(client)
+    client = shared.pool.open(state["runs"][done][1])
     state["client"] = client
     client.request(Command.TRAIN)
 
@@ -96,8 +92,6 @@ def controls(base: Config, shared) -> None:
         stop()
         state.update(runs=runs, views=[], running=True)
         _start_next(state, shared)
-        if state["client"] is None:
-            st.info(shared.busy_message() + " The comparison starts as soon as a run ends.")
     if b2.button("Stop", key="cmp_stop", disabled=not state["running"]):
         stop()
 
@@ -108,7 +102,7 @@ def live(shared) -> None:
     if client is not None:
         client.poll()
         view = client.view
-        if view.status.ended or not client.alive:
+        if view.status.ended or not client.alive:  # finished, diverged, or lost
             state["views"].append(view)
             client.close()
             state["client"] = None
@@ -126,14 +120,16 @@ def live(shared) -> None:
         "Look for: curves that lie on top of each other (the same maths, written another way) and "
         "curves that part (a different model, optimizer or learning rate)."
     )
-    st.dataframe(table(state["runs"], views), hide_index=True, width="stretch")
+    place = state["client"].waiting if state["client"] is not None else None
+    st.dataframe(table(state["runs"], views, place), hide_index=True, width="stretch")
     if not state["running"] and st.session_state.get("cmp_was_running"):
         st.session_state.cmp_was_running = False
         st.rerun(scope="app")
     st.session_state.cmp_was_running = state["running"]
 
 
-def table(runs: list[tuple[str, Config]], views: list) -> dict:
+def table(runs: list[tuple[str, Config]], views: list, place=None) -> dict:
+    """The comparison as columns; ``place``: where its current run waits in the server's line, if it does."""
     rows = {
         "run": [],
         "style": [],
@@ -157,7 +153,8 @@ def table(runs: list[tuple[str, Config]], views: list) -> dict:
         rows["steps/s"].append(
             f"{view.state.steps_done / view.state.trained_s:,.0f}" if view and view.state.trained_s else ""
         )
-        rows["status"].append(_status(view))
+        waiting = place is not None and i == len(views) - 1
+        rows["status"].append(f"in line: {place.position} of {place.length}" if waiting else _status(view))
     return rows
 
 
@@ -178,5 +175,5 @@ def _grad_norm(view) -> str:
 
 def _status(view) -> str:
     if view is None:
-        return "waiting"
+        return "to come"
     return {Status.DONE: "finished", Status.DIVERGED: "diverged", Status.ERROR: "error"}.get(view.status, "training")

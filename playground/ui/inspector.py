@@ -12,7 +12,7 @@ from .actions import act, client, inspect
 def inspector(cfg: Config | None) -> None:
     c = client()
     view = c.view if c else None
-    running = bool(view and view.running)
+    running = bool(c and c.active)
     with st.expander("Look inside one step", expanded=bool(view and view.inspected)):
         st.caption(
             "Takes one real training step while following the code on the right line by line, and shows "

@@ -1,10 +1,14 @@
 """The live view: the metrics, the loss curve and the gradient charts, redrawn while a run trains.
 
 Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
-trains, ``LiveView.follow`` redraws them in a loop: the metrics 5 times a second, the loss
-curve twice, the gradient charts every 3 seconds. Replacing an element in a placeholder sends
-one small delta to the browser; with fragment reruns the server spent a third of a core on the
-page and the browser a whole one.
+trains (or waits in line to), ``LiveView.follow`` redraws them in a loop: the metrics 5 times a
+second, the loss curve twice, the gradient charts every 3 seconds. Replacing an element in a
+placeholder sends one small delta to the browser; with fragment reruns the server spent a third
+of a core on the page and the browser a whole one.
+
+The server's work for live pages stays bounded however many there are: past ``CROWD`` live
+pages each one redraws proportionally less often (60 pages: the metrics once a second), so
+training keeps most of the CPU.
 """
 
 from __future__ import annotations
@@ -14,18 +18,26 @@ import time
 import numpy as np
 import streamlit as st
 
+from ..pool import RunClient
 from ..record import Status, dead
-from ..worker import Command, RunClient, RunView
+from ..worker import Command, RunView
 from . import charts
 from .plot import plot
+from .shared import shared
 
 # While training, the browser shares two cores with training. Measured here: redrawing the Plotly loss
 # curve 5 times a second took the browser a whole core; the metrics alone, a third of one.
 FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
 CURVE_S = 0.5  # the loss curve: twice a second
 SLOW_S = 3.0  # the gradient charts
-IDLE_S = 10.0  # while idle: tell the worker the page is still open
+IDLE_S = 10.0  # while idle: tell the pool the page is still open
 PING_S = 5.0
+CROWD = 12  # live pages that each redraw at full pace; beyond, all slow down in proportion
+
+
+def pace(live_pages: int) -> float:
+    """How many times slower than alone each live page redraws (1 up to CROWD pages, 60 pages: 5)."""
+    return min(max(1.0, live_pages / CROWD), 1.0 / FAST_S)  # the metrics at least once a second
 
 
 def _session_is_open() -> bool:
@@ -42,10 +54,11 @@ def _session_is_open() -> bool:
 class LiveView:
     """The placeholders of everything that moves, and their drawing."""
 
-    def __init__(self, view: RunView | None):
+    def __init__(self, view: RunView | None, client: RunClient | None = None):
         # The same elements in every script run, whatever the state: while a run trains the script
         # does not end, and an element that moved would linger as a greyed-out copy until it does.
         self.view = view
+        self.client = client
         self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
         self.status = st.empty()
         self.loss = st.empty()
@@ -76,7 +89,8 @@ class LiveView:
         """The metrics and the status, and the loss curve unless ``curve`` is False. False: nothing was new."""
         view = self.view
         drew = False
-        stamp = (view.state.steps_done, view.status, view.running)
+        waiting = self.client.waiting if self.client else None
+        stamp = (view.state.steps_done, view.status, view.running, waiting)
         if stamp != self.drawn_fast:
             if self.drawn_fast is None or self.drawn_fast[1:] != stamp[1:]:
                 self._draw_status()
@@ -105,7 +119,14 @@ class LiveView:
 
     def _draw_status(self) -> None:
         view = self.view
-        if view.error:
+        waiting = self.client.waiting if self.client else None
+        if waiting is not None:
+            self.status.info(
+                f"**Waiting in line: place {waiting.position} of {waiting.length}**, about "
+                f"{waiting.wait_s:.0f} s. The server trains {shared().limits.max_concurrent_runs} runs at once; "
+                "yours starts by itself. Pause leaves the line."
+            )
+        elif view.error:
             self.status.error(f"The run stopped: {view.error}")
         elif view.status == Status.DIVERGED:
             self.status.error(view.state.message)
@@ -173,22 +194,27 @@ class LiveView:
         """Redraw while the run trains; when it stops, rerun the page (buttons, downloads)."""
         ss = st.session_state
         slow_due = curve_due = 0.0
-        while c.view.running:
-            tick = time.monotonic()
-            c.poll()
-            if tick - ss.get("pinged", 0) > PING_S:
-                if not _session_is_open():
-                    return  # the tab is gone: stop talking, and the worker stops itself
-                c.send(Command.PING)
-                ss.pinged = tick
-            if not self.draw_fast(curve=tick >= curve_due):
-                self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
-            if tick >= curve_due:
-                curve_due = tick + CURVE_S
-            if tick >= slow_due:
-                self.draw_slow()
-                slow_due = tick + SLOW_S
-            time.sleep(max(0.0, FAST_S - (time.monotonic() - tick)))
+        shared().following(+1)
+        try:
+            while c.active and not c.view.error:
+                tick = time.monotonic()
+                slower = pace(shared().live_pages)
+                c.poll()
+                if tick - ss.get("pinged", 0) > PING_S:
+                    if not _session_is_open():
+                        return  # the tab is gone: stop talking, and the pool drops the run
+                    c.send(Command.PING)
+                    ss.pinged = tick
+                if not self.draw_fast(curve=tick >= curve_due):
+                    self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
+                if tick >= curve_due:
+                    curve_due = tick + CURVE_S * slower
+                if tick >= slow_due:
+                    self.draw_slow()
+                    slow_due = tick + SLOW_S * slower
+                time.sleep(max(0.0, FAST_S * slower - (time.monotonic() - tick)))
+        finally:
+            shared().following(-1)
         st.rerun()
 
 

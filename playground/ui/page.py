@@ -2,7 +2,7 @@
 
 Each job has a file of its own in this package:
 
-- ``shared.py``: what all sessions share (limits, devices, training slots)
+- ``shared.py``: what all sessions share (limits, devices, the pool of training processes)
 - ``settings.py``: the settings (link, sidebar, rules, URL)
 - ``actions.py``: the run and the buttons that act on it
 - ``live.py``: the live view (metrics, loss curve, gradient charts)
@@ -73,7 +73,7 @@ def main() -> None:
         # On a projector the charts take the whole width and the code goes below them.
         left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
         with left:
-            live = LiveView(c.view if c else None)
+            live = LiveView(c.view if c else None, c)
             if c is not None:
                 live.draw_fast()
                 live.draw_slow()
@@ -88,7 +88,7 @@ def main() -> None:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
         comparing = compare_view.comparison()["running"]
         st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
-    if c is not None and c.view.running:
+    if c is not None and c.active:
         live.follow(c)  # last: everything else on the page is drawn
     elif c is not None:
         st.fragment(run_every=IDLE_S)(heartbeat)(c)

@@ -1,52 +1,29 @@
-"""What every session of the app shares: the server's limits, the devices, and the training slots.
+"""What every session of the app shares: the server's limits, the devices, the pool of training
+processes (``playground.pool``: the runs, the line to train) and how many pages are live.
 
-``shared()`` is one object per server (a cache resource). A run may train only while it holds
-a slot, and ``reserve`` hands slots out under a lock: sixteen visitors pressing Train in the
-same second get exactly ``max_concurrent_runs`` slots, never more (a slot is taken before the
-worker starts, not when the worker first says it is training).
+``shared()`` is one object per server (a cache resource).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import streamlit as st
 
 from ..config import ConfigError, Limits
-from ..worker import RunClient, probe_devices, warm_up
-
-UNBOUND_S = 10.0  # a slot reserved for a run that never started is given back after this
-
-
-class Slot:
-    """One run's right to train. Held from ``reserve`` until its run stops training."""
-
-    def __init__(self):
-        self.client: RunClient | None = None
-        self.since = time.monotonic()
-
-    def bind(self, client: RunClient) -> None:
-        self.client = client
-
-    def held(self) -> bool:
-        c = self.client
-        if c is None:
-            return time.monotonic() - self.since < UNBOUND_S
-        if not c.alive or c.view.error or c.view.status.ended:
-            return False
-        # Until the worker has answered the last Train, the run counts as training.
-        return c.view.running or c.view.state.ack < c.train_sent
+from ..pool import Pool
+from ..worker import probe_devices, warm_up
 
 
 class Shared:
     def __init__(self, limits: Limits, problem: str = ""):
         self.limits = limits
         self.problem = problem  # a bad server setting, said on every page
-        self.lock = threading.Lock()
-        self.slots: list[Slot] = []
+        self.pool = Pool(limits)
         self.devices: tuple[list[str], str] = (["cpu"], "Looking for GPUs…")
         self.devices_known = threading.Event()
+        self.lock = threading.Lock()
+        self.live_pages = 0  # pages redrawing a training run right now (see live.py)
         threading.Thread(target=self._prepare, daemon=True).start()
 
     def _prepare(self) -> None:
@@ -55,26 +32,11 @@ class Shared:
         self.devices = probe_devices()
         self.devices_known.set()
 
-    def reserve(self) -> Slot | None:
-        """A training slot, or None when ``max_concurrent_runs`` runs hold one already."""
+    def following(self, change: int) -> int:
+        """Count a page that starts (+1) or stops (-1) redrawing a live run; return how many do."""
         with self.lock:
-            self.slots = [slot for slot in self.slots if slot.held()]
-            if len(self.slots) >= self.limits.max_concurrent_runs:
-                return None
-            slot = Slot()
-            self.slots.append(slot)
-            return slot
-
-    def training(self) -> int:
-        with self.lock:
-            return sum(1 for slot in self.slots if slot.held())
-
-    def busy_message(self) -> str:
-        cap = self.limits.max_concurrent_runs
-        return (
-            f"The server is busy: {cap} runs are training right now, the most it allows at once. "
-            "Please wait a moment and try again; your settings are kept."
-        )
+            self.live_pages += change
+            return self.live_pages
 
 
 @st.cache_resource

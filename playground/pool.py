@@ -1,0 +1,422 @@
+"""The server's training processes, the runs they hold, and the line to train.
+
+The number of processes and the memory that runs hold are settings of the server
+(``Limits``), whatever the number of visitors:
+
+- ``training_processes`` processes train every run (``worker.serve``). Each hosts many
+  runs and trains those that train in turns of 20 ms, so every visitor's curve moves at
+  once (time slices, not first come first served: a lecture hall presses Train together).
+- At most ``max_concurrent_runs`` runs train at once. A run asked to train (or to step)
+  beyond that waits in a first-come-first-served line; its page says its place and a
+  rough wait, and it starts by itself when a run ahead of it stops.
+- Runs resident in the processes hold at most ``memory_mb`` (estimated per run by
+  ``Config.estimated_mb``). When a run needs room, paused and finished runs go to disk
+  (``Command.PARK``: the whole run, pickled) and come back exactly when next used. A
+  finished run is parked at once: it holds no process.
+- A run whose page has said nothing for ``orphan_s`` seconds is dropped, wherever it is.
+- A process that dies (killed, out of memory) costs only the runs it held: their pages
+  get a message and can start again; the pool starts a new process in its place.
+
+Everything here runs in the app's server process and never imports torch.
+
+    pool = Pool(Limits())
+    client = pool.open(config)            # a RunClient: the page's handle on one run
+    client.request(Command.TRAIN)         # send, and wait for the answer (unless it waits in line)
+    client.poll()                         # apply what arrived to client.view
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .config import Config, Limits
+from .record import Change, Status
+from .worker import ORPHAN_S, Command, RunView, Update, context, serve
+
+CRASHED = (
+    "The training process that held this run stopped (killed, or out of memory), so the run is lost. "
+    "Your settings are kept: press Train to start again."
+)
+GONE = "This run was closed (its page was silent too long)."
+FIRST_GUESS_S = 5.0  # a run's training time, until some runs have finished here
+TRAINING_COMMANDS = (Command.TRAIN, Command.STEP, Command.INSPECT)  # these go through the line
+
+
+class Process:
+    """One training process, and a thread that reads what it sends."""
+
+    def __init__(self, pool: Pool, orphan_s: float):
+        ctx = context()
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child, orphan_s), daemon=True)
+        self.process.start()
+        child.close()
+        self.pool = pool
+        self.send_lock = threading.Lock()
+        self.alive = True
+        threading.Thread(target=self._read, daemon=True, name="pool-reader").start()
+
+    def send(self, message: tuple) -> bool:
+        with self.send_lock:
+            try:
+                self.conn.send(message)
+                return True
+            except (BrokenPipeError, OSError):
+                return False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                run_id, update = self.conn.recv()
+            except (EOFError, OSError, TypeError):  # TypeError: the pool closed the connection
+                break
+            self.pool._deliver(run_id, update)
+        self.alive = False
+        self.pool._lost(self)
+
+    def stop(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        self.process.join(timeout=1.0)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+@dataclass
+class Run:
+    """The server's record of one run."""
+
+    id: int
+    config: Config
+    changes: list[Change]
+    mb: float  # estimated memory while resident
+    inbox: collections.deque = field(default_factory=collections.deque)  # updates for the page
+    arrived: threading.Event = field(default_factory=threading.Event)
+    process: Process | None = None  # where it is resident
+    opened: bool = False  # whether a process has built it (else the next residency builds it)
+    path: str | None = None  # where it is parked
+    parked_in: Process | None = None  # the process writing it there, until it says it has
+    training: bool = False  # holds one of the max_concurrent_runs places
+    train_number: int = 0  # the number of the Train command that gave it its place
+    pending: list[tuple] = field(default_factory=list)  # commands for when it is resident again
+    last_seen: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)
+    started: float = 0.0  # when it last began training (time.monotonic)
+    ended: bool = False  # lost, closed or diverged: nothing more will happen to it
+
+
+@dataclass
+class Place:
+    """A run's place in the line: ``position`` of ``length``, about ``wait_s`` seconds to go."""
+
+    position: int
+    length: int
+    wait_s: float
+
+
+class Pool:
+    def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S):
+        self.limits = limits
+        self.orphan_s = orphan_s
+        self.lock = threading.RLock()
+        self.processes: list[Process] = []
+        self.runs: dict[int, Run] = {}
+        self.line: list[tuple[int, int, Command, tuple]] = []  # (run id, number, command, args)
+        self.ids = itertools.count(1)
+        self.durations: collections.deque[float] = collections.deque(maxlen=50)  # seconds each run trained
+        self.parked_dir = tempfile.mkdtemp(prefix="playground-runs-")
+        threading.Thread(target=self._reap, daemon=True, name="pool-reaper").start()
+
+    # ------------------------------------------------------------ the page's side
+
+    def open(self, cfg: Config, changes: Sequence[Change] = ()) -> RunClient:
+        """A new run, not yet in any process: its first command that trains brings it in."""
+        with self.lock:
+            run = Run(next(self.ids), cfg, list(changes), cfg.estimated_mb())
+            self.runs[run.id] = run
+        return RunClient(self, run, RunView(cfg))
+
+    def submit(self, run: Run, number: int, command: Command, args: tuple) -> bool:
+        """Carry out ``command``; True when a process will answer it, False when it waits (or was done here)."""
+        with self.lock:
+            now = time.monotonic()
+            run.last_seen = now
+            if run.ended:
+                return False
+            if command == Command.CLOSE:
+                self._close(run)
+                return False
+            queued = self._queued(run)
+            if command in TRAINING_COMMANDS:
+                run.last_used = now
+                if queued is not None:
+                    self.line[queued] = (run.id, number, command, args)  # keep its place
+                    return False
+                if run.training and command == Command.TRAIN:
+                    return self._send(run, number, command, args)
+                if self.line or not self._room_for(run):
+                    self.line.append((run.id, number, command, args))
+                    return False
+                return self._start(run, number, command, args)
+            if command == Command.PAUSE and queued is not None:
+                del self.line[queued]  # leaves the line
+                return False
+            if run.process is None:
+                run.pending.append((number, command, args))
+                return False
+            return self._send(run, number, command, args)
+
+    def place(self, run: Run) -> Place | None:
+        """Where ``run`` waits in line, or None when it does not wait."""
+        with self.lock:
+            queued = self._queued(run)
+            if queued is None:
+                return None
+            typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else FIRST_GUESS_S
+            rounds = queued // self.limits.max_concurrent_runs + 1
+            return Place(queued + 1, len(self.line), rounds * typical)
+
+    def training(self) -> int:
+        with self.lock:
+            return sum(1 for run in self.runs.values() if run.training)
+
+    def waiting(self) -> int:
+        with self.lock:
+            return len(self.line)
+
+    def resident_mb(self) -> float:
+        with self.lock:
+            return sum(run.mb for run in self.runs.values() if run.process is not None)
+
+    def close(self) -> None:
+        """Stop every process and forget every run (tests, server shutdown)."""
+        with self.lock:
+            processes, self.processes = self.processes, []
+            self.runs.clear()
+            self.line.clear()
+        for process in processes:
+            process.alive = False
+            process.stop()
+        shutil.rmtree(self.parked_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------ scheduling (under the lock)
+
+    def _queued(self, run: Run) -> int | None:
+        return next((i for i, job in enumerate(self.line) if job[0] == run.id), None)
+
+    def _room_for(self, run: Run) -> bool:
+        if run.training:
+            return True
+        return self.training() < self.limits.max_concurrent_runs and self._make_room(run)
+
+    def _make_room(self, run: Run) -> bool:
+        """Room in memory for ``run`` to be resident, parking idle runs (least recently used first)."""
+        if run.process is not None:
+            return True
+        needed = self.resident_mb() + run.mb - self.limits.memory_mb
+        idle = sorted(
+            (r for r in self.runs.values() if r.process is not None and not r.training and r is not run),
+            key=lambda r: r.last_used,
+        )
+        for other in idle:
+            if needed <= 0:
+                break
+            self._park(other)
+            needed -= other.mb
+        # Alone, a run may use all the memory (and one run's size is capped by max_run_mb).
+        return needed <= 0 or self.resident_mb() == 0
+
+    def _start(self, run: Run, number: int, command: Command, args: tuple) -> bool:
+        """Bring ``run`` into a process (if it is not there) and carry out a training command."""
+        if run.process is None:
+            self._bring_in(run)
+            if run.ended:
+                return False
+        if command == Command.TRAIN:
+            run.training, run.train_number, run.started = True, number, time.monotonic()
+        return self._send(run, number, command, args)
+
+    def _bring_in(self, run: Run) -> None:
+        # A run still being parked comes back to the same process: its messages arrive in order.
+        process = run.parked_in or self._least_busy()
+        run.process, run.parked_in = process, None
+        if not run.opened:
+            self._send(run, 0, Command.OPEN, (run.config.to_dict(), [tuple(vars(c).values()) for c in run.changes]))
+            run.opened = True
+        else:
+            self._send(run, 0, Command.RESTORE, (run.path,))
+            run.path = None
+        for number, command, args in run.pending:
+            self._send(run, number, command, args)
+        run.pending.clear()
+
+    def _least_busy(self) -> Process:
+        while len(self.processes) < self.limits.training_processes:
+            self.processes.append(Process(self, self.orphan_s * 2))  # the pool drops orphans first
+
+        def load(process: Process) -> tuple:
+            held = [r for r in self.runs.values() if r.process is process]
+            return (sum(r.training for r in held), sum(r.mb for r in held))
+
+        return min(self.processes, key=load)
+
+    def _park(self, run: Run) -> None:
+        run.path = os.path.join(self.parked_dir, f"run-{run.id}.pickle")
+        self._send(run, 0, Command.PARK, (run.path,))
+        run.process, run.parked_in = None, run.process
+
+    def _send(self, run: Run, number: int, command: Command, args: tuple) -> bool:
+        if run.process is None or not run.process.send((run.id, number, command, *args)):
+            return False
+        return True
+
+    def _admit(self) -> None:
+        """Start the runs at the head of the line while there are places for them."""
+        while self.line:
+            run = self.runs.get(self.line[0][0])
+            if run is None or run.ended:
+                self.line.pop(0)
+                continue
+            if not self._room_for(run):
+                return
+            _, number, command, args = self.line.pop(0)
+            self._start(run, number, command, args)
+
+    def _stopped_training(self, run: Run) -> None:
+        run.training = False
+        if run.started:
+            self.durations.append(time.monotonic() - run.started)
+            run.started = 0.0
+
+    def _close(self, run: Run) -> None:
+        queued = self._queued(run)
+        if queued is not None:
+            del self.line[queued]
+        if run.process is not None:
+            self._send(run, 0, Command.CLOSE, ())
+        if run.path:
+            try:
+                os.unlink(run.path)
+            except OSError:
+                pass  # still being written, or never written: the directory goes with the pool
+        run.ended, run.training, run.process = True, False, None
+        self.runs.pop(run.id, None)
+        self._admit()
+
+    # ------------------------------------------------------------ what the processes say (reader threads)
+
+    def _deliver(self, run_id: int, update: Update) -> None:
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return
+            if update.parked:
+                run.parked_in = None  # written: it may come back in any process
+                return
+            if update.error:
+                run.ended = True
+                run.process = None
+                if run.training:
+                    self._stopped_training(run)
+                self.runs.pop(run.id, None)
+            elif run.training and not update.running and update.ack >= run.train_number:
+                self._stopped_training(run)
+                if update.status == Status.DONE:
+                    self._park(run)  # a finished run holds no process (more steps bring it back)
+                elif update.status == Status.DIVERGED:
+                    self._close(run)  # nothing more can happen to it
+            run.inbox.append(update)
+            run.arrived.set()
+            self._admit()
+
+    def _lost(self, process: Process) -> None:
+        with self.lock:
+            if process not in self.processes:
+                return  # closed on purpose
+            self.processes[self.processes.index(process)] = Process(self, self.orphan_s * 2)
+            for run in [r for r in self.runs.values() if process in (r.process, r.parked_in)]:
+                run.inbox.append(Update(error=CRASHED))
+                run.arrived.set()
+                run.ended, run.process, run.parked_in = True, None, None
+                if run.training:
+                    self._stopped_training(run)
+                self.runs.pop(run.id, None)
+            self._admit()
+        process.stop()
+
+    def _reap(self) -> None:
+        """Drop runs whose pages have been silent for ``orphan_s`` seconds, every few seconds."""
+        while True:
+            time.sleep(min(5.0, self.orphan_s / 3))
+            with self.lock:
+                now = time.monotonic()
+                for run in [r for r in self.runs.values() if now - r.last_seen > self.orphan_s]:
+                    run.inbox.append(Update(error=GONE))
+                    run.arrived.set()
+                    self._close(run)
+
+
+class RunClient:
+    """The page's handle on one run of the pool."""
+
+    def __init__(self, pool: Pool, run: Run, view: RunView):
+        self.pool, self.run, self.view = pool, run, view
+        self.sent = 0  # commands are numbered; the updates say which the process has carried out
+        self.answered = 0  # the last command that needs no answer from a process (done or waiting here)
+        self.settings = view.config  # the settings as last sent: the start, then live changes (the page's)
+
+    @property
+    def alive(self) -> bool:
+        return not self.run.ended
+
+    @property
+    def waiting(self) -> Place | None:
+        """Its place in the line, while it waits to train."""
+        return self.pool.place(self.run)
+
+    @property
+    def active(self) -> bool:
+        """Training, or waiting in line to: its page keeps following it."""
+        return self.view.running or self.waiting is not None
+
+    def send(self, command: Command, *args) -> bool:
+        """Send a command; True when a process will answer it."""
+        self.sent += 1
+        sent = self.pool.submit(self.run, self.sent, command, args)
+        if not sent:
+            self.answered = self.sent
+        return sent
+
+    def poll(self, wait: float = 0.0) -> bool:
+        """Apply every update that has arrived (waiting up to ``wait`` s for the first)."""
+        run = self.run
+        if not run.inbox and wait > 0:
+            run.arrived.wait(wait)
+        run.arrived.clear()
+        got = False
+        while run.inbox:
+            self.view.apply(run.inbox.popleft())
+            got = True
+        return got
+
+    def request(self, command: Command, *args, timeout: float = 10.0) -> None:
+        """Send a command and wait for the answer (the run's state after it), unless it waits in line."""
+        if not self.send(command, *args):
+            self.poll()
+            return
+        deadline = time.monotonic() + timeout
+        while self.view.state.ack < self.sent and time.monotonic() < deadline and not self.view.error:
+            self.poll(wait=0.05)
+
+    def close(self) -> None:
+        self.send(Command.CLOSE)

@@ -1,0 +1,281 @@
+"""The server's pool of training processes: runs train in shared processes, wait in line beyond
+the cap, park on disk and come back exactly, and a dead process costs only the runs it held."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from playground.config import Config, Limits
+from playground.pool import CRASHED, GONE, Pool
+from playground.record import Status
+from playground.trainer import Trainer
+from playground.worker import Command
+
+SMALL = {"n": 16, "d_in": 50, "hidden": 20, "d_out": 4}
+
+
+def wait_until(client, condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client.poll(wait=0.05)
+        if condition(client.view):
+            return
+    raise AssertionError(f"timed out: {client.view.status} at step {client.view.state.steps_done}")
+
+
+@pytest.fixture
+def pools():
+    made = []
+
+    def make(orphan_s: float = 45.0, **limits) -> Pool:
+        pool = Pool(Limits(**{"training_processes": 1, **limits}), orphan_s=orphan_s)
+        made.append(pool)
+        return pool
+
+    yield make
+    for pool in made:
+        pool.close()
+
+
+@pytest.fixture
+def pool(pools) -> Pool:
+    return pools()
+
+
+def local_run(cfg: Config, steps: int | None = None) -> Trainer:
+    """The same run in this process, on one thread like the training processes."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(cfg)
+        trainer.run(steps)
+        return trainer
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_run_records_what_the_engine_records(pool):
+    cfg = Config.for_style("module", steps=400, **SMALL)
+    client = pool.open(cfg)
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: v.status == Status.DONE)
+    local = local_run(cfg)
+    view = client.view
+    assert view.state.steps_done == 400
+    np.testing.assert_array_equal(view.history["step"], local.history["step"])
+    np.testing.assert_array_equal(view.history["loss"], local.history["loss"])
+    assert len(view.histograms) == len(local.histograms)
+    np.testing.assert_array_equal(view.histograms["hist.linear1.weight"], local.histograms["hist.linear1.weight"])
+
+
+def test_runs_training_together_in_one_process_each_get_their_own_numbers(pool):
+    configs = [
+        Config.for_style(style, steps=600, seed=seed, **SMALL)
+        for style, seed in (("numpy", 1), ("module", 2), ("optim", 3), ("dynamic", 4))
+    ]
+    clients = [pool.open(cfg) for cfg in configs]
+    for client in clients:
+        client.send(Command.TRAIN)
+    assert len(pool.processes) == 1
+    for client in clients:
+        wait_until(client, lambda v: v.status == Status.DONE)
+    for cfg, client in zip(configs, clients, strict=True):
+        np.testing.assert_array_equal(client.view.history["loss"], local_run(cfg).history["loss"])
+
+
+def test_runs_take_turns_so_every_curve_moves_at_once(pool):
+    clients = [pool.open(Config.for_style("module", steps=1_000_000, seed=s, **SMALL)) for s in range(6)]
+    for client in clients:
+        client.request(Command.TRAIN)
+    time.sleep(1.0)
+    for client in clients:
+        client.poll()
+        assert client.view.state.steps_done > 20  # nobody waits for the others to finish
+        client.request(Command.PAUSE)
+
+
+def test_pause_takes_effect_within_half_a_second(pool):
+    client = pool.open(Config.for_style("module", steps=1_000_000, **SMALL))
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: v.state.steps_done > 100)
+    asked = time.monotonic()
+    client.request(Command.PAUSE)
+    answered = time.monotonic() - asked
+    assert not client.view.running
+    assert answered < 0.5
+    paused_at = client.view.state.steps_done
+    time.sleep(0.3)
+    client.request(Command.PING)
+    assert client.view.state.steps_done == paused_at  # nothing trains while paused
+
+
+def test_learning_rate_applies_from_the_next_step(pool):
+    client = pool.open(Config.for_style("module", steps=100, **SMALL))
+    client.request(Command.STEP, 2)
+    client.request(Command.LR, 0.5)
+    client.request(Command.STEP, 1)
+    assert client.view.state.learning_rate == 0.5
+    assert client.view.state.steps_done == 3
+
+
+def test_speed_cap_slows_a_run_down(pool):
+    client = pool.open(Config.for_style("tensor", steps=1000, **SMALL))
+    client.request(Command.SPEED, 20.0)
+    client.request(Command.TRAIN)
+    time.sleep(1.0)
+    client.request(Command.PAUSE)
+    assert 5 <= client.view.state.steps_done <= 40
+
+
+def test_a_run_whose_page_is_gone_is_dropped(pools):
+    pool = pools(orphan_s=3.0)
+    client = pool.open(Config.for_style("module", steps=1_000_000, **SMALL))
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: bool(v.error), timeout=30)  # nobody pings it
+    assert client.view.error == GONE
+    assert pool.training() == 0 and not pool.runs
+    assert all(p.process.is_alive() for p in pool.processes)  # the process stays for others
+
+
+def test_an_unavailable_device_is_an_error_message_not_a_crash(pool):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the unavailable-device path cannot be shown here")
+    client = pool.open(Config.for_style("tensor", device="cuda", **SMALL))
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: bool(v.error))
+    assert "not available" in client.view.error
+    assert client.view.status == Status.ERROR and pool.training() == 0
+
+
+# ------------------------------------------------------------------ the line
+
+
+def test_beyond_the_cap_runs_wait_in_line_first_come_first_served(pools):
+    pool = pools(max_concurrent_runs=2)
+    clients = [pool.open(Config.for_style("module", steps=1_000_000, seed=s, **SMALL)) for s in range(5)]
+    for client in clients:
+        client.request(Command.TRAIN)
+    assert pool.training() == 2
+    assert [c.waiting.position if c.waiting else None for c in clients] == [None, None, 1, 2, 3]
+    assert clients[4].waiting.length == 3 and clients[4].waiting.wait_s > 0
+    assert all(c.active for c in clients)
+    clients[3].request(Command.PAUSE)  # leaves the line
+    assert clients[3].waiting is None and not clients[3].active and clients[4].waiting.position == 2
+    clients[0].request(Command.PAUSE)  # a place frees: the head of the line starts by itself
+    assert clients[2].waiting is None
+    wait_until(clients[2], lambda v: v.running)
+    assert pool.training() == 2 and clients[4].waiting.position == 1
+    step_waits = pool.open(Config.for_style("tensor", **SMALL))
+    step_waits.request(Command.STEP, 1)  # Step goes through the same line
+    assert step_waits.waiting.position == 2 and step_waits.view.state.steps_done == 0
+
+
+def test_a_burst_of_trains_never_has_more_training_than_allowed(pools):
+    cap, visitors = 4, 16
+    pool = pools(max_concurrent_runs=cap)
+    clients = [pool.open(Config.for_style("module", steps=1_000_000, seed=s, **SMALL)) for s in range(visitors)]
+    start = threading.Barrier(visitors)
+    most = [0]
+
+    def visitor(client) -> None:
+        start.wait()  # all press Train in the same instant
+        client.request(Command.TRAIN)
+
+    threads = [threading.Thread(target=visitor, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        most[0] = max(most[0], pool.training())
+        time.sleep(0.002)
+    for thread in threads:
+        thread.join()
+    time.sleep(0.3)
+    for client in clients:
+        client.poll()
+    assert max(most[0], pool.training()) == cap
+    assert sum(c.view.running for c in clients) == cap  # as the processes say, not only the pool
+    assert sorted(c.waiting.position for c in clients if c.waiting) == list(range(1, visitors - cap + 1))
+
+
+# ------------------------------------------------------------------ parked runs
+
+
+def test_a_paused_run_parked_on_disk_resumes_bit_for_bit(pools):
+    # Room for one run in memory: starting a second parks the first.
+    cfg = Config.for_style("dynamic", steps=300, **SMALL)
+    pool = pools(memory_mb=cfg.estimated_mb() * 1.5)
+    first = pool.open(cfg)
+    first.request(Command.STEP, 120)
+    assert first.run.process is not None
+    other = pool.open(Config.for_style("optim", steps=50, **SMALL))
+    other.request(Command.TRAIN)
+    assert first.run.process is None and first.run.path  # parked to make room
+    wait_until(other, lambda v: v.status == Status.DONE)
+    first.request(Command.TRAIN)  # comes back, and goes on
+    wait_until(first, lambda v: v.status == Status.DONE)
+    local = local_run(cfg)
+    np.testing.assert_array_equal(first.view.history["loss"], local.history["loss"])
+    np.testing.assert_array_equal(first.view.history["depth"], local.history["depth"])
+    ratio = "input_linear.weight.update_ratio"  # the statistics still see the weights they measure
+    np.testing.assert_allclose(first.view.history[ratio], local.history[ratio], rtol=1e-12, equal_nan=True)
+
+
+def test_a_finished_run_holds_no_process_and_can_go_on(pool):
+    cfg = Config.for_style("optim", steps=80, **SMALL)
+    client = pool.open(cfg)
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: v.status == Status.DONE)
+    deadline = time.monotonic() + 10
+    while client.run.parked_in is not None or client.run.process is not None:
+        assert time.monotonic() < deadline, "the finished run was not parked"
+        time.sleep(0.05)
+    assert pool.resident_mb() == 0 and os.path.exists(client.run.path)
+    client.request(Command.STEPS, 150)
+    client.request(Command.TRAIN)
+    wait_until(client, lambda v: v.status == Status.DONE and v.state.steps_done == 150)
+    np.testing.assert_array_equal(client.view.history["loss"], local_run_with(cfg, client.view.state.changes))
+
+
+def local_run_with(cfg, changes) -> np.ndarray:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(cfg, changes)
+        trainer.run()
+        return trainer.history["loss"]
+    finally:
+        torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------ a process that dies
+
+
+def test_a_killed_process_costs_only_its_runs_and_is_replaced(pools):
+    pool = pools(training_processes=2)
+    cfg = Config.for_style("module", steps=1_000_000, **SMALL)
+    a, b = pool.open(cfg), pool.open(cfg.replace(seed=1))
+    a.request(Command.TRAIN)
+    b.request(Command.TRAIN)
+    assert a.run.process is not b.run.process  # one in each
+    victim = a.run.process.process
+    os.kill(victim.pid, signal.SIGKILL)
+    wait_until(a, lambda v: bool(v.error), timeout=10)
+    assert a.view.error == CRASHED and a.view.status == Status.ERROR and not a.active
+    before = b.view.state.steps_done
+    wait_until(b, lambda v: v.state.steps_done > before + 50)  # nobody else notices
+    assert len(pool.processes) == 2 and all(p.process.is_alive() for p in pool.processes)
+    again = pool.open(cfg)  # the visitor starts again
+    again.request(Command.STEP, 5)
+    assert again.view.state.steps_done == 5 and pool.training() == 1
