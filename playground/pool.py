@@ -172,7 +172,9 @@ class Pool:
                 del self.line[queued]  # leaves the line
                 return False
             if run.process is None:
-                run.pending.append((number, command, args))
+                if command != Command.PING:  # (a ping only says the page is there: last_seen)
+                    # While it is not resident the run takes no step: only the last of each setting matters.
+                    run.pending = [p for p in run.pending if p[1] != command] + [(number, command, args)]
                 return False
             return self._send(run, number, command, args)
 
@@ -372,7 +374,6 @@ class RunClient:
     def __init__(self, pool: Pool, run: Run, view: RunView):
         self.pool, self.run, self.view = pool, run, view
         self.sent = 0  # commands are numbered; the updates say which the process has carried out
-        self.answered = 0  # the last command that needs no answer from a process (done or waiting here)
         self.settings = view.config  # the settings as last sent: the start, then live changes (the page's)
 
     @property
@@ -392,10 +393,7 @@ class RunClient:
     def send(self, command: Command, *args) -> bool:
         """Send a command; True when a process will answer it."""
         self.sent += 1
-        sent = self.pool.submit(self.run, self.sent, command, args)
-        if not sent:
-            self.answered = self.sent
-        return sent
+        return self.pool.submit(self.run, self.sent, command, args)
 
     def poll(self, wait: float = 0.0) -> bool:
         """Apply every update that has arrived (waiting up to ``wait`` s for the first)."""

@@ -240,7 +240,11 @@ def test_a_finished_run_holds_no_process_and_can_go_on(pool):
         assert time.monotonic() < deadline, "the finished run was not parked"
         time.sleep(0.05)
     assert pool.resident_mb() == 0 and os.path.exists(client.run.path)
+    for _ in range(50):  # an open page pings its parked run, and says its speed on every rerun
+        client.send(Command.PING)
+        client.send(Command.SPEED, None)
     client.request(Command.STEPS, 150)
+    assert [p[1] for p in client.run.pending] == [Command.SPEED, Command.STEPS]  # kept for its return
     client.request(Command.TRAIN)
     wait_until(client, lambda v: v.status == Status.DONE and v.state.steps_done == 150)
     np.testing.assert_array_equal(client.view.history["loss"], local_run_with(cfg, client.view.state.changes))
