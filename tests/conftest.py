@@ -99,8 +99,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_streamlit(port: int, log) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on ``port``, once ``/_stcore/health`` answers ok (as Streamlit's own e2e tests wait)."""
+def launch_streamlit(port: int, log, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on ``port``, once ``/_stcore/health`` answers ok (as Streamlit's own e2e tests wait).
+
+    ``env``: extra environment variables for the server (e.g. ``PLAYGROUND_*`` limits).
+    """
     command = [
         sys.executable,
         "-m",
@@ -114,7 +117,9 @@ def launch_streamlit(port: int, log) -> tuple[subprocess.Popen, str]:
         "--server.headless",
         "true",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -131,11 +136,12 @@ def launch_streamlit(port: int, log) -> tuple[subprocess.Popen, str]:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(request):
+    """One server per test module; a module's ``SERVER_ENV`` dict sets the server's environment."""
     _browser_or_skip()
     port = _free_port()
     log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
-    process, url = launch_streamlit(port, log)
+    process, url = launch_streamlit(port, log, getattr(request.module, "SERVER_ENV", None))
     yield url
     process.terminate()
     try:
