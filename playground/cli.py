@@ -3,6 +3,7 @@
     python -m playground train --style module --steps 500
     python -m playground train --style optim --lr 1e-3 --json | head
     python -m playground train --config run.json      # replay an exported run
+    python -m playground train --style numpy --save run.json   # the run as a file (threads too)
     python -m playground styles
 
 Flags are the config's settings (``config.SETTINGS``) with dashes. Bad input
@@ -49,6 +50,12 @@ def build_parser() -> Parser:
         "flags override its starting settings",
     )
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
+    train.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the run to FILE as the app's JSON export (its settings, thread count included, "
+        "live changes and history): --config FILE replays it",
+    )
     commands.add_parser("styles", help="list the styles with their tutorial defaults")
     return parser
 
@@ -85,15 +92,15 @@ def _clean(value):
     return value
 
 
-def train(cfg: Config, as_json: bool, out=None, changes=()) -> int:
-    import torch
-
+def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = None) -> int:
+    from . import threads
     from .record import Status
     from .trainer import Trainer
 
-    # One intra-op thread, as in the app's workers: float32 sums split across threads round
-    # differently, and a run exported from the app must replay here to the same numbers.
-    torch.set_num_threads(1)
+    # Threads chosen from the cores and the run, unless the settings (or a run file) say how many:
+    # float32 sums split over threads round differently, so a run replays with the count it used.
+    cfg = threads.resolved(cfg)
+    threads.apply(cfg.threads)
     out = out or sys.stdout
 
     trainer = Trainer(cfg, changes)
@@ -103,6 +110,11 @@ def train(cfg: Config, as_json: bool, out=None, changes=()) -> int:
         elif row["step"] % 100 == 99:
             out.write(f"{row['step']} {row['loss']}\n")
     out.flush()
+    if save:
+        from .export import run_json
+
+        with open(save, "w", encoding="utf-8") as handle:
+            handle.write(run_json(cfg, trainer.changes, trainer.history))
     if trainer.status == Status.DIVERGED:
         print(trainer.message, file=sys.stderr)
         return 1
@@ -126,7 +138,12 @@ def main(argv=None) -> int:
         if args.command == "styles":
             return list_styles()
         cfg, changes = config_from_args(args)
-        return train(cfg, args.json, changes=changes)
+        if args.save:
+            try:
+                open(args.save, "a").close()
+            except OSError as error:
+                raise ConfigError("save", f"cannot write {args.save}: {error.strerror}") from None
+        return train(cfg, args.json, changes=changes, save=args.save)
     except (UsageError, ConfigError) as error:
         print(f"python -m playground: error: {error}", file=sys.stderr)
         return 2

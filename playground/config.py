@@ -139,6 +139,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"),
     Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10, label="DynamicNet max depth"),
     Setting(
+        "threads",
+        int,
+        0,
+        "threads for torch and NumPy's BLAS; 0 chooses from the cores and the run (the run records the count)",
+        0,
+        256,
+        label="Threads",
+    ),
+    Setting(
         "stats_every",
         int,
         20,
@@ -245,6 +254,7 @@ class Config:
     device: str = "cpu"
     min_depth: int = 0
     max_depth: int = 3
+    threads: int = 0
     stats_every: int = 20
     hist_bins: int = 32
     hist_every: int = 20

@@ -37,6 +37,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import threads
 from .config import Config, Limits
 from .record import Change, Status
 from .worker import ORPHAN_S, Command, RunView, Update, context, serve
@@ -140,7 +141,12 @@ class Pool:
     # ------------------------------------------------------------ the page's side
 
     def open(self, cfg: Config, changes: Sequence[Change] = ()) -> RunClient:
-        """A new run, not yet in any process: its first command that trains brings it in."""
+        """A new run, not yet in any process: its first command that trains brings it in.
+
+        Its thread count is chosen here (a core for the server, the rest shared by the processes)
+        and kept in its config, so that an export replays with the threads it trained on.
+        """
+        cfg = threads.resolved(cfg, max(1, (threads.cores() - 1) // self.limits.training_processes))
         with self.lock:
             run = Run(next(self.ids), cfg, list(changes), cfg.estimated_mb())
             self.runs[run.id] = run

@@ -26,6 +26,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from . import threads
 from .config import Config, ConfigError
 from .record import Change, Status
 
@@ -142,6 +143,7 @@ class Hosted:
             from .inspect_step import inspect_step
 
             self.running = False
+            threads.apply(trainer.cfg.threads)
             self.inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
             if trainer.kept:
                 self.rows.append(trainer.last)
@@ -151,6 +153,7 @@ class Hosted:
     def train(self, n: int, until: float = math.inf) -> None:
         """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""
         trainer = self.trainer
+        threads.apply(trainer.cfg.threads)  # the count the run records (the pool chose it)
         began = time.perf_counter()
         for _ in range(n):
             if time.monotonic() >= until:
@@ -218,9 +221,6 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     """
     import pickle
 
-    import torch
-
-    torch.set_num_threads(1)  # the page and the browser need the other core
     from .trainer import Trainer
 
     runs: dict[int, Hosted] = {}

@@ -376,6 +376,7 @@ def test_downloads_replay_from_the_cli_after_a_live_change(at, media, tmp_path):
     assert set(buttons) == {"Download CSV", "Download JSON"}
     run = json.loads(_downloaded(buttons["Download JSON"]))
     assert run["config"]["lr"] == 1e-4 and run["changes"] == [{"step": 20, "setting": "lr", "value": 2e-4}]
+    assert run["config"]["threads"] >= 1  # the count the run trained on: the replay uses it too
     path = tmp_path / "run.json"
     path.write_text(json.dumps(run))
     out = subprocess.run(

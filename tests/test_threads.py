@@ -1,0 +1,69 @@
+"""Threads: chosen from the machine and the run, recorded in the run, replayed exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, SMALL
+
+from playground import threads
+from playground.config import Config, ConfigError
+
+
+def test_numpy_takes_every_core_torch_only_for_large_products():
+    tutorial = {"n": 64, "d_in": 1000, "hidden": 100, "d_out": 10}
+    large = {"n": 512, "d_in": 1000, "hidden": 2000, "d_out": 10}
+    assert threads.choose(Config.for_style("numpy", **tutorial), available=4) == 4
+    for style in ("tensor", "autograd", "function", "nn", "optim", "module", "dynamic"):
+        assert threads.choose(Config.for_style(style, **tutorial), available=4) == 1, style
+        assert threads.choose(Config.for_style(style, **large), available=4) == 4, style
+    assert threads.choose(Config.for_style("numpy", **large), available=64) == threads.MAX_THREADS
+    assert threads.choose(Config.for_style("module", **large), available=1) == 1
+
+
+def test_a_setting_overrides_the_choice_and_is_checked():
+    assert threads.choose(Config.for_style("module", threads=3), available=1) == 3
+    assert threads.resolved(Config.for_style("numpy"), available=2).threads == 2
+    with pytest.raises(ConfigError) as caught:
+        Config.for_style("numpy", threads=-1)
+    assert caught.value.field == "threads" and "0 to 256" in str(caught.value)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "playground", "train", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("count", ["1", "2"])
+def test_a_saved_run_records_its_threads_and_replays_exactly(tmp_path, count):
+    sizes = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    path = tmp_path / "run.json"
+    first = cli("--style", "module", "--steps", "60", "--threads", count, "--json", "--save", str(path), *sizes)
+    assert first.returncode == 0, first.stderr
+    record = json.loads(path.read_text())
+    assert record["config"]["threads"] == int(count)
+    replay = cli("--config", str(path), "--json")  # no --threads: the file says how many
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout == first.stdout
+    losses = [json.loads(line)["loss"] for line in first.stdout.splitlines()]
+    assert losses == record["history"]["loss"]
+
+
+def test_without_a_setting_the_cli_records_the_count_it_chose(tmp_path):
+    path = tmp_path / "run.json"
+    done = cli("--style", "numpy", "--steps", "5", "--save", str(path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(path.read_text())["config"]["threads"] == threads.choose(Config.for_style("numpy"))
+
+
+def test_an_unwritable_save_path_is_a_one_line_error(tmp_path):
+    done = cli("--style", "numpy", "--steps", "5", "--save", str(tmp_path / "missing" / "run.json"))
+    assert done.returncode == 2 and "save:" in done.stderr and len(done.stderr.splitlines()) == 1
