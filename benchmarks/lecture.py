@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import random
@@ -500,6 +501,16 @@ class Sampler(threading.Thread):
         return [s for s in self.samples if start <= s.at <= end]
 
 
+def _lifetimes(samples: list[Sample]) -> dict[int, tuple[float, float, float]]:
+    """Each of the app's processes: when it was first and last seen, and the CPU seconds it used."""
+    seen: dict[int, tuple[float, float, float]] = {}
+    for s in samples:
+        for pid, ticks in s.cpu.items():
+            first = seen.get(pid, (s.at,))[0]
+            seen[pid] = (first, s.at, ticks / TICK)
+    return seen
+
+
 def _cpu_share(samples: list[Sample], pick) -> float:
     """% of one core used between the first and last sample by the processes ``pick`` selects."""
     if len(samples) < 2:
@@ -532,7 +543,9 @@ class Result:
     client_cpu: float
     browser_cpu: float
     start_s: float
+    load: float  # the machine's 1-minute load average before the server started
     log: str
+    processes: dict[int, tuple[float, float, float]]  # the app's processes: first and last seen, CPU s
 
     @property
     def all_pages(self) -> list[Page]:
@@ -613,6 +626,7 @@ def run_once(n: int, args) -> Result:
     if browser is not None:
         browser.start()
         browser.launched.wait(timeout=60)
+    load = os.getloadavg()[0]
     port = _free_port()
     log_path = Path(tempfile.gettempdir()) / f"lecture-streamlit-{port}.log"
     started = time.monotonic()
@@ -667,7 +681,9 @@ def run_once(n: int, args) -> Result:
         client_cpu=_cpu_share(run, lambda s: {0: s.own_cpu}),
         browser_cpu=_cpu_share(run, lambda s: s.client_cpu) if browser else nan,
         start_s=start_s,
+        load=load,
         log=str(log_path),
+        processes=_lifetimes(sampler.samples),
     )
 
 
@@ -702,7 +718,9 @@ def row(r: Result) -> tuple[str, str]:
     waits = [p.first_step - p.pressed for p in everyone if p.first_step is not None and p.pressed is not None]
     ready = [p.ready - p.opened for p in everyone if p.ready is not None]
     b = r.browser
-    browser = "–" if b is None else (_s(b.first_step - b.pressed) if b.first_step and b.pressed else "none")
+    browser = "–"
+    if b is not None:
+        browser = _s(b.first_step - b.pressed) if b.first_step and b.pressed else "refused" if b.refused else "none"
     errors = sum(bool(p.errors) for p in everyone)
     finished = sum(p.finished is not None for p in everyone)
     span = r.last_finish - r.first_press if r.last_finish and r.first_press else None
@@ -717,7 +735,7 @@ def row(r: Result) -> tuple[str, str]:
         f"| {pages} | {r.open_pss_mb:,.0f} | {r.peak_pss_mb:,.0f} ({r.peak_processes}) "
         f"| {r.idle_pss_mb:,.0f} ({r.idle_processes}) "
         f"| {r.server_cpu:.0f} | {r.training_cpu:.0f} | {r.client_cpu:.0f} | {_s(r.browser_cpu) if b else '–'} "
-        f"| {r.start_s:.1f} |"
+        f"| {r.start_s:.1f} | {r.load:.1f} |"
     )
     return experience, resources
 
@@ -729,8 +747,8 @@ EXPERIENCE = (
 )
 RESOURCES = (
     "| pages | PSS MB, pages open | peak PSS MB (processes) | PSS MB, idle after (processes) | server CPU % "
-    "| training CPU % | load generator CPU % | Chromium CPU % | server start s |\n"
-    "|---|---|---|---|---|---|---|---|---|"
+    "| training CPU % | load generator CPU % | Chromium CPU % | server start s | load average before |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -744,6 +762,20 @@ def header(args) -> str:
         f"Python {platform.python_version()}, streamlit {streamlit.__version__}; link {link}; "
         f"PLAYGROUND_MAX_CONCURRENT_RUNS={cap}; Train pressed over {args.spread:g} s; "
         "the load generator and Chromium on the same machine"
+    )
+
+
+def _timeline(p: Page, zero: float) -> str:
+    """One page's story, in seconds from ``zero`` (the first press)."""
+
+    def at(t: float | None) -> str:
+        return "–" if t is None else f"{t - zero:+.2f}"
+
+    waited = f" ({p.first_step - p.pressed:.2f} s after the press)" if p.first_step and p.pressed else ""
+    marks = " queued" * p.queued + " REFUSED" * p.refused + "".join(f" ERROR {e}" for e in p.errors)
+    return (
+        f"{p.name}: opened {at(p.opened)}, ready {at(p.ready)}, pressed {at(p.pressed)}, "
+        f"first step {at(p.first_step)}{waited}, finished {at(p.finished)}, step {p.step}, loss {p.loss}{marks}"
     )
 
 
@@ -771,8 +803,12 @@ def main(argv=None) -> list[Result]:
         for line in errors[:10] + ([f"  ... {len(errors) - 10} more"] if len(errors) > 10 else []):
             print(line, flush=True)
         if args.verbose:
-            for p in [r.lecturer] * bool(r.lecturer) + r.all_pages:
-                print(f"  {p.name}: {p}", flush=True)
+            pages = sorted(r.all_pages, key=lambda p: p.pressed or math.inf)
+            zero = r.first_press or 0.0
+            for p in [r.lecturer] * bool(r.lecturer) + pages:
+                print(f"  {_timeline(p, zero)}", flush=True)
+            for pid, (first, last, cpu) in sorted(r.processes.items(), key=lambda item: item[1][0]):
+                print(f"  process {pid}: seen {first - zero:+.2f} to {last - zero:+.2f}, {cpu:.2f} s CPU", flush=True)
     print(f"\n{header(args)}\n\n{EXPERIENCE}")
     print("\n".join(e for e, _ in lines))
     print(f"\n{RESOURCES}")
