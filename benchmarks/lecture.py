@@ -93,10 +93,19 @@ class Page:
     queued: bool = False
     refused: bool = False
     errors: list[str] = field(default_factory=list)
+    changes: list[float] = field(default_factory=list)  # each new Step value above 0 after the press
 
     @property
     def done(self) -> bool:
         return self.finished is not None or self.refused or bool(self.errors)
+
+    @property
+    def longest_freeze(self) -> float | None:
+        """The longest the Step metric stood still between the press and the finish."""
+        if self.pressed is None or self.finished is None:
+            return None
+        times = [self.pressed, *self.changes, self.finished]
+        return max(b - a for a, b in zip(times, times[1:], strict=False))
 
 
 # ---------------------------------------------------------------- the protocol client
@@ -228,10 +237,11 @@ class Visitor:
             self.train_id, self.train_disabled = w.id, w.disabled
         elif kind == "metric" and w.label in ("Step", "Loss"):
             if w.label == "Step":
-                page.step = w.body
                 value = _number(w.body)
-                if page.pressed and page.first_step is None and value and value > 0:
-                    page.first_step = now
+                if page.pressed and page.finished is None and value and value > 0 and w.body != page.step:
+                    page.first_step = page.first_step or now
+                    page.changes.append(now)
+                page.step = w.body
             else:
                 page.loss = w.body
         elif kind == "exception":
@@ -327,7 +337,7 @@ class Visitor:
 OBSERVER = """
 () => {
   const s = window.__lecture = {pressed: null, firstStep: null, finished: null, queued: false,
-                                refused: false, errors: [], step: '', loss: ''};
+                                refused: false, errors: [], step: '', loss: '', changes: []};
   const metric = (label) => {
     const box = [...document.querySelectorAll('[data-testid="stMetric"]')].find(
       b => (b.querySelector('[data-testid="stMetricLabel"]') || {}).innerText?.trim() === label);
@@ -340,8 +350,12 @@ OBSERVER = """
   const read = () => {
     if (s.pressed === null) return;
     const now = performance.now();
-    s.step = metric('Step'); s.loss = metric('Loss');
-    if (s.firstStep === null && parseFloat(s.step.replace(/,/g, '')) > 0) s.firstStep = now;
+    const step = metric('Step'); s.loss = metric('Loss');
+    if (s.finished === null && parseFloat(step.replace(/,/g, '')) > 0 && step !== s.step) {
+      if (s.firstStep === null) s.firstStep = now;
+      s.changes.push(now);
+    }
+    s.step = step;
     for (const a of document.querySelectorAll('[data-testid="stAlert"]')) {
       const t = a.innerText;
       if (t.includes('in line')) s.queued = true;
@@ -414,6 +428,7 @@ class BrowserPage(threading.Thread):
             setattr(self.page, name, None if value is None else value / 1e3 + offset)
         self.page.step, self.page.loss = seen["step"], seen["loss"]
         self.page.queued, self.page.refused = seen["queued"], seen["refused"]
+        self.page.changes = [t / 1e3 + offset for t in seen["changes"]]
         self.page.errors += seen["errors"]
         self.done.set()
         self.stop.wait(timeout=max(0.0, self.deadline + 60 - time.monotonic()))
@@ -725,10 +740,16 @@ def row(r: Result) -> tuple[str, str]:
     finished = sum(p.finished is not None for p in everyone)
     span = r.last_finish - r.first_press if r.last_finish and r.first_press else None
     pages = f"{r.visitors}" + (" + 1" if b else "")
+    ran = [p for p in everyone if p.finished is not None]
+    updates = statistics.median(len(p.changes) for p in ran) if ran else None
+    freezes = [p.longest_freeze for p in ran]
     experience = (
         f"| {pages} | {_s(statistics.median(ready)) if ready else '–'} / {_s(max(ready, default=None))} "
         f"| {_s(statistics.median(waits)) if waits else '–'} | {_s(_percentile(waits, 95))} "
-        f"| {_s(max(waits, default=None))} | {browser} | {_s(span)} | {finished}/{len(everyone)} "
+        f"| {_s(max(waits, default=None))} | {browser} "
+        f"| {'–' if updates is None else f'{updates:g}'} "
+        f"| {_s(statistics.median(freezes)) if freezes else '–'} / {_s(max(freezes, default=None))} "
+        f"| {_s(span)} | {finished}/{len(everyone)} "
         f"| {sum(p.queued for p in everyone)} | {sum(p.refused for p in everyone)} | {errors} |"
     )
     resources = (
@@ -742,8 +763,9 @@ def row(r: Result) -> tuple[str, str]:
 
 EXPERIENCE = (
     "| pages (protocol + browser) | page ready s (median / max) | first step s median | p95 | max "
-    "| browser first step s | first press → last finish s | finished | queued | refused | errors |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "| browser first step s | Step updates seen per run (median) | longest freeze s (median / max) "
+    "| first press → last finish s | finished | queued | refused | errors |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 RESOURCES = (
     "| pages | PSS MB, pages open | peak PSS MB (processes) | PSS MB, idle after (processes) | server CPU % "
@@ -772,6 +794,8 @@ def _timeline(p: Page, zero: float) -> str:
         return "–" if t is None else f"{t - zero:+.2f}"
 
     waited = f" ({p.first_step - p.pressed:.2f} s after the press)" if p.first_step and p.pressed else ""
+    if p.longest_freeze is not None:
+        waited += f", {len(p.changes)} Step updates, longest freeze {p.longest_freeze:.2f} s"
     marks = " queued" * p.queued + " REFUSED" * p.refused + "".join(f" ERROR {e}" for e in p.errors)
     return (
         f"{p.name}: opened {at(p.opened)}, ready {at(p.ready)}, pressed {at(p.pressed)}, "
