@@ -488,6 +488,7 @@ class Sample:
     cpu: dict[int, int]  # the app's processes: CPU ticks by pid
     client_cpu: dict[int, int]  # this process's other descendants (Chromium): CPU ticks by pid
     own_cpu: int  # this process (the load generator): CPU ticks
+    server_waits: dict[int, int]  # the server's threads: ns spent runnable, waiting for a CPU (schedstat)
 
 
 class Sampler(threading.Thread):
@@ -505,7 +506,19 @@ class Sampler(threading.Thread):
         ours = _tree(os.getpid(), stats)
         client = {pid: ticks for pid, ticks in ours.items() if pid not in app and pid != os.getpid()}
         pss = sum(_pss_kb(pid) for pid in app)
-        return Sample(time.monotonic(), pss, len(app), app, client, ours.get(os.getpid(), 0))
+        return Sample(time.monotonic(), pss, len(app), app, client, ours.get(os.getpid(), 0), self._waits())
+
+    def _waits(self) -> dict[int, int]:
+        waits = {}
+        try:
+            for task in os.scandir(f"/proc/{self.server_pid}/task"):
+                try:
+                    waits[int(task.name)] = int(Path(task.path, "schedstat").read_text().split()[1])
+                except (OSError, ValueError, IndexError):
+                    pass
+        except OSError:
+            pass
+        return waits
 
     def run(self) -> None:
         while not self.halt.is_set():
@@ -526,15 +539,16 @@ def _lifetimes(samples: list[Sample]) -> dict[int, tuple[float, float, float]]:
     return seen
 
 
-def _cpu_share(samples: list[Sample], pick) -> float:
-    """% of one core used between the first and last sample by the processes ``pick`` selects."""
+def _cpu_share(samples: list[Sample], pick, unit: float = TICK) -> float:
+    """% of one core used between the first and last sample by the processes ``pick`` selects
+    (``pick`` gives counters by pid or thread id, in 1/``unit`` s)."""
     if len(samples) < 2:
         return float("nan")
-    first, used = samples[0], {}
+    start, used = pick(samples[0]), {}
     for s in samples:
         for pid, ticks in pick(s).items():
-            used[pid] = ticks - pick(first).get(pid, 0)
-    return 100 * sum(used.values()) / TICK / (samples[-1].at - first.at)
+            used[pid] = ticks - start.get(pid, 0)
+    return 100 * sum(used.values()) / unit / (samples[-1].at - samples[0].at)
 
 
 # ---------------------------------------------------------------- one N
@@ -554,6 +568,7 @@ class Result:
     idle_pss_mb: float
     idle_processes: int
     server_cpu: float
+    server_wait: float  # % of one thread: the server's threads runnable but waiting for a CPU, summed
     training_cpu: float
     client_cpu: float
     browser_cpu: float
@@ -692,6 +707,7 @@ def run_once(n: int, args) -> Result:
         idle_pss_mb=crowd[-1].pss_kb / 1024 if crowd else nan,
         idle_processes=crowd[-1].processes if crowd else 0,
         server_cpu=_cpu_share(run, lambda s: {server.pid: s.cpu.get(server.pid, 0)}),
+        server_wait=_cpu_share(run, lambda s: s.server_waits, unit=1e9),
         training_cpu=_cpu_share(run, lambda s: {p: t for p, t in s.cpu.items() if p != server.pid}),
         client_cpu=_cpu_share(run, lambda s: {0: s.own_cpu}),
         browser_cpu=_cpu_share(run, lambda s: s.client_cpu) if browser else nan,
@@ -755,7 +771,8 @@ def row(r: Result) -> tuple[str, str]:
     resources = (
         f"| {pages} | {r.open_pss_mb:,.0f} | {r.peak_pss_mb:,.0f} ({r.peak_processes}) "
         f"| {r.idle_pss_mb:,.0f} ({r.idle_processes}) "
-        f"| {r.server_cpu:.0f} | {r.training_cpu:.0f} | {r.client_cpu:.0f} | {_s(r.browser_cpu) if b else '–'} "
+        f"| {r.server_cpu:.0f} | {r.server_wait:.0f} | {r.training_cpu:.0f} | {r.client_cpu:.0f} "
+        f"| {_s(r.browser_cpu) if b else '–'} "
         f"| {r.start_s:.1f} | {r.load:.1f} |"
     )
     return experience, resources
@@ -769,8 +786,9 @@ EXPERIENCE = (
 )
 RESOURCES = (
     "| pages | PSS MB, pages open | peak PSS MB (processes) | PSS MB, idle after (processes) | server CPU % "
-    "| training CPU % | load generator CPU % | Chromium CPU % | server start s | load average before |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| server threads waiting for a CPU % | training CPU % | load generator CPU % | Chromium CPU % "
+    "| server start s | load average before |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
