@@ -244,7 +244,7 @@ class Visitor:
                 page.step = w.body
             else:
                 page.loss = w.body
-        elif kind == "exception":
+        elif kind == "exception" and not w.is_warning:  # a warning: e.g. a deprecated Streamlit call
             self._error(f"exception: {w.type}: {w.message}"[:200])
         elif kind == "alert" and page.pressed:
             text = w.body
@@ -295,7 +295,7 @@ class Visitor:
         self.page.opened = time.monotonic()
         try:
             for path in ("/_stcore/health", "/_stcore/host-config"):
-                if (status := await _http_get(self.port, path)) != 200:
+                if (status := await asyncio.wait_for(_http_get(self.port, path), 60)) != 200:
                     self._error(f"GET {path}: {status}")
             async with connect(
                 f"ws://127.0.0.1:{self.port}/_stcore/stream",
@@ -308,9 +308,10 @@ class Visitor:
             ) as ws:
                 self.ws = ws
                 await self._send_rerun()
-                reader = asyncio.create_task(self._read(ws))
-                await asyncio.wait([reader, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+                reader, stopped = asyncio.create_task(self._read(ws)), asyncio.create_task(stop.wait())
+                await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
                 reader.cancel()
+                stopped.cancel()
         except (OSError, ConnectionClosed, TimeoutError) as error:
             if not stop.is_set():
                 self._error(f"connection: {type(error).__name__}: {error}"[:200])
@@ -393,7 +394,7 @@ class BrowserPage(threading.Thread):
                 finally:
                     browser.close()
         except Exception as error:  # report it with the others; the benchmark goes on
-            self.page.errors.append(f"browser: {type(error).__name__}: {error}"[:200])
+            self.page.errors.append(f"browser: {type(error).__name__}: {error}".splitlines()[0][:200])
         finally:
             for event in (self.launched, self.ready, self.done):
                 event.set()
@@ -597,9 +598,12 @@ async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
     stop = asyncio.Event()
 
     async def until(awaitables) -> None:
-        left = deadline - time.monotonic()
-        if awaitables and left > 0:
-            await asyncio.wait([asyncio.ensure_future(a) for a in awaitables], timeout=left)
+        """Wait for all of ``awaitables``, or until the deadline: then cancel what is left."""
+        tasks = [asyncio.ensure_future(a) for a in awaitables]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+            for task in late:
+                task.cancel()
 
     tasks, lecturer = [], None
     if not args.cold:  # the projector's page: one run shown to the end warms the workers' fork server
@@ -642,11 +646,13 @@ async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
     await until(waits)
     for v in visitors:
         if not v.page.done:
-            v.page.errors.append("timeout: no finish by the deadline")
+            v.page.errors.append(f"timeout: {'no finish' if v.page.pressed else 'no press'} by the deadline")
     all_done = time.monotonic()
     await asyncio.sleep(args.idle)  # every page stays open, idle
     stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    _, stuck = await asyncio.wait(tasks, timeout=30)  # each closes its socket (at most 10 s)
+    for task in stuck:
+        task.cancel()
     return visitors, lecturer, opened, all_done
 
 
