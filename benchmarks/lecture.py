@@ -6,20 +6,26 @@
 For each N, on a fresh ``streamlit run app.py`` (``tests.conftest.launch_streamlit``; the
 environment passes through, so ``PLAYGROUND_*`` settings apply), on 127.0.0.1 only:
 
+0. The lecturer's page (a protocol client, on the projector) opens the link, trains once to
+   the end and stays open. The app starts its workers' fork server (it imports torch) when
+   its first page opens; without this a first Train waits 4-10 s for it. ``--cold`` skips it.
 1. N simulated visitors open the page at once, speaking Streamlit's own websocket protocol
    (below), and one real Chromium page (Playwright, Debian's Chromium) opens it too.
 2. Once every page shows its Train button, they press Train, spread evenly over ``--spread``
    seconds (5) in an order shuffled with a fixed seed (the browser takes one of the slots).
 3. Each page is read until its run is shown finished ("Finished 500 steps"), refused (an
    info saying the server is busy), or broken (an exception element, an error alert, a
-   closed socket), or until the deadline (``--deadline``, 180 s from opening the pages;
-   what has not finished by then is a timeout, counted as an error).
+   closed socket), or until the deadline (``--deadline``, 180 s from the server answering;
+   what has not finished by then is a timeout, counted as an error). A page that shows
+   "... in line ..." (a queue) counts as queued and is read on.
 4. The pages then stay open and idle for ``--idle`` seconds (10) before they close.
 
-A thread samples every 0.25 s the PSS of the server process and all its descendants (the
-workers' fork server and the workers; ``/proc/PID/smaps_rollup``) and their CPU time
-(``/proc/PID/stat``). CPU is given as % of one core over the run: from the first press until
-every page is done.
+Per page: the time from the press to the first Step above 0, how many Step values it showed
+and the longest it stood still before "Finished". A thread samples every 0.25 s the PSS of the
+server process and all its descendants (the workers' fork server and the workers;
+``/proc/PID/smaps_rollup``), their CPU time (``/proc/PID/stat``), and how long the server's
+threads waited, runnable, for a CPU (``/proc/PID/task/*/schedstat``). CPU is given as % of one
+core from the first press until every page is done. ``--verbose`` prints every page's story.
 
 The protocol client (``Visitor``), one asyncio task per visitor in one event loop:
 
@@ -32,17 +38,18 @@ The protocol client (``Visitor``), one asyncio task per visitor in one event loo
   query string the page now shows), ``delta`` (elements: it keeps the value of every widget
   as the frontend does, and reads the Train button, the Step and Loss metrics, alerts and
   exceptions), ``auto_rerun``/``stop_auto_rerun`` (it reruns those fragments on their
-  interval, as the frontend's timers do) and ``script_finished``.
+  interval, as the frontend's timers do: the app's heartbeat fragment) and ``script_finished``.
 - Presses Train with a ``rerun_script`` whose WidgetStates carry every widget's current value
-  (the same ids and value fields the frontend sends; checked against Chromium's frames) and
-  the Train button's ``trigger_value: true``.
+  and the Train button's ``trigger_value: true``: the same widget ids, value fields and
+  values, query string and page hash as Chromium sends (compared frame by frame, on the
+  default page and on a lecture link with pills and a multiselect).
 
-What it does not emulate: the HTML, JavaScript and static files a browser downloads (one
+What it does not emulate: the HTML, JavaScript and static files a browser downloads (the one
 Chromium page does that); the ForwardMsg cache (it never reports cached message hashes, so
-the server sends every message in full, as to a fresh browser tab); rendering; reconnects;
-the frontend's removal of widget states by element tree (it drops a widget's state when a
-full run ends without drawing it); clicks on anything but Train. A refused visitor does not
-press again.
+the server sends every message in full, as to a fresh tab); rendering; reconnects; the
+frontend's removal of widget states by element tree (it drops a widget's state when a full
+run ends without drawing it); widget types this page does not have; clicks on anything but
+Train. A refused visitor does not press again.
 """
 
 from __future__ import annotations
@@ -831,7 +838,7 @@ def main(argv=None) -> list[Result]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, nargs="+", default=[20], help="N; several: one server each")
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which Train is pressed")
-    parser.add_argument("--deadline", type=float, default=180.0, help="seconds per N, from opening the pages")
+    parser.add_argument("--deadline", type=float, default=180.0, help="seconds per N, from the server answering")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds the pages stay open after the runs")
     parser.add_argument("--query", default="", help="the link's query string, e.g. style=optim&steps=300")
     parser.add_argument("--seed", type=int, default=0, help="the order of the presses")
