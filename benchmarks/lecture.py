@@ -62,7 +62,6 @@ import platform
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -872,4 +871,4 @@ def main(argv=None) -> list[Result]:
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
