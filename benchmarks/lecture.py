@@ -6,20 +6,26 @@
 For each N, on a fresh ``streamlit run app.py`` (``tests.conftest.launch_streamlit``; the
 environment passes through, so ``PLAYGROUND_*`` settings apply), on 127.0.0.1 only:
 
+0. The lecturer's page (a protocol client, on the projector) opens the link, trains once to
+   the end and stays open. The app starts its workers' fork server (it imports torch) when
+   its first page opens; without this a first Train waits 4-10 s for it. ``--cold`` skips it.
 1. N simulated visitors open the page at once, speaking Streamlit's own websocket protocol
    (below), and one real Chromium page (Playwright, Debian's Chromium) opens it too.
 2. Once every page shows its Train button, they press Train, spread evenly over ``--spread``
    seconds (5) in an order shuffled with a fixed seed (the browser takes one of the slots).
 3. Each page is read until its run is shown finished ("Finished 500 steps"), refused (an
    info saying the server is busy), or broken (an exception element, an error alert, a
-   closed socket), or until the deadline (``--deadline``, 180 s from opening the pages;
-   what has not finished by then is a timeout, counted as an error).
+   closed socket), or until the deadline (``--deadline``, 180 s from the server answering;
+   what has not finished by then is a timeout, counted as an error). A page that shows
+   "... in line ..." (a queue) counts as queued and is read on.
 4. The pages then stay open and idle for ``--idle`` seconds (10) before they close.
 
-A thread samples every 0.25 s the PSS of the server process and all its descendants (the
-workers' fork server and the workers; ``/proc/PID/smaps_rollup``) and their CPU time
-(``/proc/PID/stat``). CPU is given as % of one core over the run: from the first press until
-every page is done.
+Per page: the time from the press to the first Step above 0, how many Step values it showed
+and the longest it stood still before "Finished". A thread samples every 0.25 s the PSS of the
+server process and all its descendants (the workers' fork server and the workers;
+``/proc/PID/smaps_rollup``), their CPU time (``/proc/PID/stat``), and how long the server's
+threads waited, runnable, for a CPU (``/proc/PID/task/*/schedstat``). CPU is given as % of one
+core from the first press until every page is done. ``--verbose`` prints every page's story.
 
 The protocol client (``Visitor``), one asyncio task per visitor in one event loop:
 
@@ -32,17 +38,18 @@ The protocol client (``Visitor``), one asyncio task per visitor in one event loo
   query string the page now shows), ``delta`` (elements: it keeps the value of every widget
   as the frontend does, and reads the Train button, the Step and Loss metrics, alerts and
   exceptions), ``auto_rerun``/``stop_auto_rerun`` (it reruns those fragments on their
-  interval, as the frontend's timers do) and ``script_finished``.
+  interval, as the frontend's timers do: the app's heartbeat fragment) and ``script_finished``.
 - Presses Train with a ``rerun_script`` whose WidgetStates carry every widget's current value
-  (the same ids and value fields the frontend sends; checked against Chromium's frames) and
-  the Train button's ``trigger_value: true``.
+  and the Train button's ``trigger_value: true``: the same widget ids, value fields and
+  values, query string and page hash as Chromium sends (compared frame by frame, on the
+  default page and on a lecture link with pills and a multiselect).
 
-What it does not emulate: the HTML, JavaScript and static files a browser downloads (one
+What it does not emulate: the HTML, JavaScript and static files a browser downloads (the one
 Chromium page does that); the ForwardMsg cache (it never reports cached message hashes, so
-the server sends every message in full, as to a fresh browser tab); rendering; reconnects;
-the frontend's removal of widget states by element tree (it drops a widget's state when a
-full run ends without drawing it); clicks on anything but Train. A refused visitor does not
-press again.
+the server sends every message in full, as to a fresh tab); rendering; reconnects; the
+frontend's removal of widget states by element tree (it drops a widget's state when a full
+run ends without drawing it); widget types this page does not have; clicks on anything but
+Train. A refused visitor does not press again.
 """
 
 from __future__ import annotations
@@ -55,7 +62,6 @@ import platform
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -244,7 +250,7 @@ class Visitor:
                 page.step = w.body
             else:
                 page.loss = w.body
-        elif kind == "exception":
+        elif kind == "exception" and not w.is_warning:  # a warning: e.g. a deprecated Streamlit call
             self._error(f"exception: {w.type}: {w.message}"[:200])
         elif kind == "alert" and page.pressed:
             text = w.body
@@ -295,7 +301,7 @@ class Visitor:
         self.page.opened = time.monotonic()
         try:
             for path in ("/_stcore/health", "/_stcore/host-config"):
-                if (status := await _http_get(self.port, path)) != 200:
+                if (status := await asyncio.wait_for(_http_get(self.port, path), 60)) != 200:
                     self._error(f"GET {path}: {status}")
             async with connect(
                 f"ws://127.0.0.1:{self.port}/_stcore/stream",
@@ -308,9 +314,10 @@ class Visitor:
             ) as ws:
                 self.ws = ws
                 await self._send_rerun()
-                reader = asyncio.create_task(self._read(ws))
-                await asyncio.wait([reader, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+                reader, stopped = asyncio.create_task(self._read(ws)), asyncio.create_task(stop.wait())
+                await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
                 reader.cancel()
+                stopped.cancel()
         except (OSError, ConnectionClosed, TimeoutError) as error:
             if not stop.is_set():
                 self._error(f"connection: {type(error).__name__}: {error}"[:200])
@@ -393,7 +400,7 @@ class BrowserPage(threading.Thread):
                 finally:
                     browser.close()
         except Exception as error:  # report it with the others; the benchmark goes on
-            self.page.errors.append(f"browser: {type(error).__name__}: {error}"[:200])
+            self.page.errors.append(f"browser: {type(error).__name__}: {error}".splitlines()[0][:200])
         finally:
             for event in (self.launched, self.ready, self.done):
                 event.set()
@@ -597,9 +604,12 @@ async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
     stop = asyncio.Event()
 
     async def until(awaitables) -> None:
-        left = deadline - time.monotonic()
-        if awaitables and left > 0:
-            await asyncio.wait([asyncio.ensure_future(a) for a in awaitables], timeout=left)
+        """Wait for all of ``awaitables``, or until the deadline: then cancel what is left."""
+        tasks = [asyncio.ensure_future(a) for a in awaitables]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+            for task in late:
+                task.cancel()
 
     tasks, lecturer = [], None
     if not args.cold:  # the projector's page: one run shown to the end warms the workers' fork server
@@ -642,11 +652,13 @@ async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
     await until(waits)
     for v in visitors:
         if not v.page.done:
-            v.page.errors.append("timeout: no finish by the deadline")
+            v.page.errors.append(f"timeout: {'no finish' if v.page.pressed else 'no press'} by the deadline")
     all_done = time.monotonic()
     await asyncio.sleep(args.idle)  # every page stays open, idle
     stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    _, stuck = await asyncio.wait(tasks, timeout=30)  # each closes its socket (at most 10 s)
+    for task in stuck:
+        task.cancel()
     return visitors, lecturer, opened, all_done
 
 
@@ -825,7 +837,7 @@ def main(argv=None) -> list[Result]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, nargs="+", default=[20], help="N; several: one server each")
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which Train is pressed")
-    parser.add_argument("--deadline", type=float, default=180.0, help="seconds per N, from opening the pages")
+    parser.add_argument("--deadline", type=float, default=180.0, help="seconds per N, from the server answering")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds the pages stay open after the runs")
     parser.add_argument("--query", default="", help="the link's query string, e.g. style=optim&steps=300")
     parser.add_argument("--seed", type=int, default=0, help="the order of the presses")
@@ -859,4 +871,4 @@ def main(argv=None) -> list[Result]:
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
