@@ -7,10 +7,10 @@ BIN := $(VENV)/bin
 
 .PHONY: app test chromium lint bench
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt scripts/pip-install.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	sh scripts/pip-install.sh $(BIN)/python requirements-dev.txt --quiet
 	touch $@
 
 app: $(BIN)/.installed
