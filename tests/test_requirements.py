@@ -18,6 +18,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from playground.config import Limits
+
 ROOT = Path(__file__).resolve().parent.parent
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TORCH = Version("2.13.0")
@@ -145,3 +147,11 @@ def test_elsewhere_requirements_are_installed_as_they_are(tmp_path):
     installed_from = log.split("FILE ", 1)[1].splitlines()[0]
     assert installed_from == "requirements-dev.txt"
     assert f"--extra-index-url {CPU_INDEX}" in log
+
+
+def test_the_image_installs_requirements_txt_and_documents_the_app_defaults():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "scripts/pip-install.sh" in dockerfile and "requirements.txt" in dockerfile
+    defaults = Limits()
+    assert f"PLAYGROUND_MAX_CONCURRENT_RUNS={defaults.max_concurrent_runs}" in dockerfile
+    assert f"PLAYGROUND_MAX_RUN_MB={defaults.max_run_mb:g}" in dockerfile
