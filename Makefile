@@ -1,16 +1,18 @@
 # Two commands do all the set-up:
 #   make app    install what the app needs (in .venv) and start it on http://localhost:8501
 #   make test   install what the tests need (and Debian's Chromium, where apt-get exists) and run them all
+# and one more, not part of those:
+#   make container   build the Dockerfile with Podman and check the image (scripts/container-check.sh)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: app test chromium lint bench
+.PHONY: app test chromium lint bench container
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt scripts/pip-install.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	sh scripts/pip-install.sh $(BIN)/python requirements-dev.txt --quiet
 	touch $@
 
 app: $(BIN)/.installed
@@ -32,3 +34,6 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.live_page
+
+container:
+	bash scripts/container-check.sh
