@@ -32,9 +32,10 @@ USER 1000:1000
 ENV HOME=/home/user
 
 # The host guards (README, "Deploying"); change them with `docker run -e NAME=VALUE`.
-# PLAYGROUND_TRAINING_PROCESSES and PLAYGROUND_MEMORY_MB, where the app has them: see README.
-ENV PLAYGROUND_MAX_CONCURRENT_RUNS=4 \
-    PLAYGROUND_MAX_RUN_MB=256
+# PLAYGROUND_TRAINING_PROCESSES defaults to the container's cores minus one (at least 1): see README.
+ENV PLAYGROUND_MAX_CONCURRENT_RUNS=64 \
+    PLAYGROUND_MAX_RUN_MB=256 \
+    PLAYGROUND_MEMORY_MB=1024
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \

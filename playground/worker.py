@@ -286,7 +286,8 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
         for run_id in [i for i, run in runs.items() if now - run.heard > orphan_s]:
             del runs[run_id]  # its page is gone
         training = [i for i, run in runs.items() if run.running]
-        order = [i for i in order if i in training] + [i for i in training if i not in order]
+        # Runs that have not had a turn go first: a room that presses Train together sees first steps at once.
+        order = [i for i in training if i not in order] + [i for i in order if i in training]
         for run_id in list(order):
             run = runs[run_id]
             if run.rows and now - run.last_flush > FLUSH_S and not _writable(conn):

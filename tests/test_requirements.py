@@ -155,3 +155,4 @@ def test_the_image_installs_requirements_txt_and_documents_the_app_defaults():
     defaults = Limits()
     assert f"PLAYGROUND_MAX_CONCURRENT_RUNS={defaults.max_concurrent_runs}" in dockerfile
     assert f"PLAYGROUND_MAX_RUN_MB={defaults.max_run_mb:g}" in dockerfile
+    assert f"PLAYGROUND_MEMORY_MB={defaults.memory_mb:g}" in dockerfile
