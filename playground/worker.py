@@ -211,6 +211,16 @@ class Hosted:
         return update
 
 
+def _give_memory_back() -> None:
+    """Return freed heap to the system (glibc keeps it otherwise): a run that left must not stay in RSS."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     """A training process's main loop: host runs, train those that train in turns, report.
 
@@ -253,10 +263,12 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
             with open(args[0], "wb") as handle_:
                 pickle.dump(run, handle_, protocol=pickle.HIGHEST_PROTOCOL)
             del runs[run_id]
+            _give_memory_back()
             conn.send((run_id, Update(ack=number, parked=True)))
             return
         if command == Command.CLOSE:
             del runs[run_id]
+            _give_memory_back()
             return
         if command not in (Command.OPEN, Command.RESTORE):
             run.command(number, command, args)
