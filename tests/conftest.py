@@ -6,6 +6,7 @@ so that both ``pytest`` and ``python -m pytest`` find ``playground``.
 
 from __future__ import annotations
 
+import json
 import os
 
 # One BLAS thread, as the app's workers train: on 2 cores shared with another process, NumPy's
@@ -49,6 +50,19 @@ def run_losses(cfg: Config) -> tuple[np.ndarray, Trainer]:
     while (row := trainer.step()) is not None:
         losses.append(row["loss"])
     return np.array(losses), trainer
+
+
+def replay(path) -> list[dict]:
+    """``python -m playground train --config PATH --json``, as a user replays a run file: its rows."""
+    done = subprocess.run(
+        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import replay
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -358,8 +359,6 @@ def test_downloads_replay_from_the_cli_after_a_live_change(at, media, tmp_path):
     import csv
     import io
     import json
-    import subprocess
-    import sys
 
     def _downloaded(button) -> bytes:
         return media[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
@@ -379,14 +378,7 @@ def test_downloads_replay_from_the_cli_after_a_live_change(at, media, tmp_path):
     assert run["config"]["threads"] >= 1  # the count the run trained on: the replay uses it too
     path = tmp_path / "run.json"
     path.write_text(json.dumps(run))
-    out = subprocess.run(
-        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=Path(APP).parent,
-        check=True,
-    )
-    replayed = [json.loads(line)["loss"] for line in out.stdout.splitlines()]
+    replayed = [row["loss"] for row in replay(path)]
     assert replayed == list(view.history["loss"])
     rows = list(csv.DictReader(io.StringIO(_downloaded(buttons["Download CSV"]).decode())))
     assert [float(r["loss"]) for r in rows] == replayed

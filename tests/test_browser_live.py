@@ -7,12 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 
 import pytest
-from conftest import ROOT, metric
+from conftest import metric, replay
 
 pytestmark = pytest.mark.browser
 
@@ -91,15 +89,7 @@ def test_a_live_learning_rate_change_then_export_replays_exactly(page, server, t
     assert change["setting"] == "lr" and change["value"] == 2e-4 and 40 <= change["step"] <= changed_near + 20
     path = tmp_path / "run.json"
     path.write_text(json.dumps(run))
-    replay = subprocess.run(
-        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    replayed = [json.loads(line) for line in replay.stdout.splitlines()]
+    replayed = replay(path)
     rows = list(csv.DictReader(io.StringIO(_download(page, "Download CSV").decode())))
     assert len(rows) == len(replayed) == 300
     for shown, again in zip(rows, replayed, strict=True):

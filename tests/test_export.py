@@ -6,12 +6,10 @@ import csv
 import io
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SMALL
+from conftest import SMALL, replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,15 +92,7 @@ def test_export_then_replay_from_the_cli(tmp_path):
     trainer.run()
     path = tmp_path / "run.json"
     path.write_text(run_json(start, trainer.changes, trainer.history), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "playground", "train", "--config", str(path), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    replayed = {row["step"]: row["loss"] for row in map(json.loads, done.stdout.splitlines())}
+    replayed = {row["step"]: row["loss"] for row in replay(path)}
     exported = json.loads(path.read_text(encoding="utf-8"))["history"]
     assert len(replayed) == 120 and len(exported["step"]) == 120
     for step, loss in zip(exported["step"], exported["loss"], strict=True):
