@@ -337,12 +337,14 @@ class Pool:
                 if run.training:
                     self._stopped_training(run)
                 self.runs.pop(run.id, None)
-            elif run.training and not update.running and update.ack >= run.train_number:
-                self._stopped_training(run)
-                if update.status == Status.DONE:
-                    self._park(run)  # a finished run holds no process (more steps bring it back)
-                elif update.status == Status.DIVERGED:
-                    self._close(run)  # nothing more can happen to it
+            else:
+                if run.training and not update.running and update.ack >= run.train_number:
+                    self._stopped_training(run)
+                if not run.training and run.process is not None:  # (finished by Train, or by Step)
+                    if update.status == Status.DONE:
+                        self._park(run)  # a finished run holds no process (more steps bring it back)
+                    elif update.status == Status.DIVERGED:
+                        self._close(run)  # nothing more can happen to it
             run.inbox.append(update)
             run.arrived.set()
             self._admit()

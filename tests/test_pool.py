@@ -283,3 +283,14 @@ def test_a_killed_process_costs_only_its_runs_and_is_replaced(pools):
     again = pool.open(cfg)  # the visitor starts again
     again.request(Command.STEP, 5)
     assert again.view.state.steps_done == 5 and pool.training() == 1
+
+
+def test_a_run_finished_by_step_is_parked_too(pool):
+    client = pool.open(Config.for_style("tensor", steps=5, **SMALL))
+    client.request(Command.STEP, 5)
+    assert client.view.status == Status.DONE
+    deadline = time.monotonic() + 10
+    while client.run.process is not None or client.run.parked_in is not None:
+        assert time.monotonic() < deadline, "the finished run still holds its process"
+        time.sleep(0.05)
+    assert pool.resident_mb() == 0
