@@ -395,8 +395,12 @@ class RunClient:
 
     @property
     def active(self) -> bool:
-        """Training, or waiting in line to: its page keeps following it."""
-        return self.view.running or self.waiting is not None
+        """Training, or waiting in line to: its page keeps following it.
+
+        ``run.training`` is the pool's word, set when it sends Train: it also covers the moment
+        between leaving the line and the process's first answer, when the view does not run yet.
+        """
+        return self.run.training or self.view.running or self.waiting is not None
 
     def send(self, command: Command, *args) -> bool:
         """Send a command; True when a process will answer it."""

@@ -173,6 +173,7 @@ def test_beyond_the_cap_runs_wait_in_line_first_come_first_served(pools):
     assert clients[3].waiting is None and not clients[3].active and clients[4].waiting.position == 2
     clients[0].request(Command.PAUSE)  # a place frees: the head of the line starts by itself
     assert clients[2].waiting is None
+    assert clients[2].active  # before its process has answered: its page must keep following it
     wait_until(clients[2], lambda v: v.running)
     assert pool.training() == 2 and clients[4].waiting.position == 1
     step_waits = pool.open(Config.for_style("tensor", **SMALL))
