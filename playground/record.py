@@ -36,11 +36,9 @@ class Change:
 # (DynamicNet), and every ``stats_every`` steps per weight tensor the statistics below and per
 # ReLU layer the dead fraction. A row of the histograms holds per weight tensor its counts.
 
-STATISTICS = ("grad_norm", "grad_mean", "grad_max", "update_ratio")
-
 
 def statistic(tensor: str, name: str) -> str:
-    """The history column of statistic ``name`` (one of STATISTICS) of weight tensor ``tensor``."""
+    """The history column of statistic ``name`` (grad_norm, grad_mean, grad_max or update_ratio) of ``tensor``."""
     return f"{tensor}.{name}"
 
 
