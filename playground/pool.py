@@ -268,9 +268,23 @@ class Pool:
             self._send(run, number, command, args)
         run.pending.clear()
 
+    def start(self) -> None:
+        """Start the training processes now, so that the first Train finds one ready.
+
+        Starting one waits for the fork server to have imported torch: that wait does not hold
+        the pool's lock, so pages that only read their runs never wait for it.
+        """
+        while len(self.processes) < self.limits.training_processes:
+            process = Process(self, self.orphan_s * 2)  # the pool drops orphans first
+            with self.lock:
+                if len(self.processes) < self.limits.training_processes:
+                    self.processes.append(process)
+                    continue
+            process.stop()  # a page's Train started one meanwhile (_least_busy)
+
     def _least_busy(self) -> Process:
         while len(self.processes) < self.limits.training_processes:
-            self.processes.append(Process(self, self.orphan_s * 2))  # the pool drops orphans first
+            self.processes.append(Process(self, self.orphan_s * 2))
 
         def load(process: Process) -> tuple:
             held = [r for r in self.runs.values() if r.process is process]

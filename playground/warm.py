@@ -1,23 +1,67 @@
 """Imported once by the workers' fork server, before it forks any worker.
 
-torch pays some costs on first use (the first ``torch.optim`` optimizer
-imports about 2 s of modules). Paying them here, once, makes every worker
-forked afterwards start training at once. One intra-op thread: no OpenMP
-pool exists at fork time (an OpenMP pool does not survive a fork).
+Importing torch takes about 1.4 s of CPU. Paying it here, once, makes every worker
+forked afterwards start training at once. The fork server starts with the first page,
+so this import would compete with the browser drawing that page: it runs in a thread
+of the lowest priority (Linux's SCHED_IDLE), which takes only what the page leaves idle.
+The fork server's main thread, which forks the workers, keeps its normal priority (a
+worker inherits its parent thread's, and could not raise its own again).
+
+What torch loads on first use of an optimizer (``torch._dynamo``, another 1.2 s) is not
+paid here, so that a worker is ready sooner: each worker pays it in a thread of its own
+(``background()``) a few seconds after it starts, at a moment when none of its runs trains
+(``worker.WARM_AFTER_S``). A run of an optimizer style that comes first pays it itself.
+
+One intra-op thread: no OpenMP pool exists at fork time (an OpenMP pool does not survive
+a fork).
 """
 
 import os
+import threading
 
 # One thread for NumPy's BLAS too (it reads this once, when NumPy is first imported, which is
 # here): two BLAS threads spinning beside the page and the browser made the NumPy style 10x slower.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
-import torch  # noqa: E402
+#: Styles whose first run needs no optimizer: cheap to warm here (milliseconds each).
+WITHOUT_OPTIMIZER = ("numpy", "tensor", "autograd", "function", "nn")
 
-from .config import STYLES, Config  # noqa: E402
-from .trainer import Trainer  # noqa: E402
 
-torch.set_num_threads(1)
-for _style in STYLES:
-    Trainer(Config.for_style(_style, n=2, d_in=3, hidden=2, d_out=1, steps=2)).run()
+def lowest_priority() -> None:
+    """Run the calling thread only on CPU time nothing else wants, where the system allows it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread (Linux)
+    except (AttributeError, OSError):
+        pass
+
+
+def _import_and_warm() -> None:
+    lowest_priority()
+    import torch
+
+    from .config import Config
+    from .trainer import Trainer
+
+    torch.set_num_threads(1)
+    for style in WITHOUT_OPTIMIZER:
+        Trainer(Config.for_style(style, n=2, d_in=3, hidden=2, d_out=1, steps=2)).run()
+
+
+def _warm_optimizers() -> None:
+    from .config import Config
+    from .trainer import Trainer
+
+    Trainer(Config.for_style("optim", n=2, d_in=3, hidden=2, d_out=1, steps=2)).run()
+
+
+def background() -> threading.Thread:
+    """In a worker: pay the optimizers' first-use cost in a thread, so no run waits for it."""
+    thread = threading.Thread(target=_warm_optimizers, daemon=True, name="warm-optimizers")
+    thread.start()
+    return thread
+
+
+_thread = threading.Thread(target=_import_and_warm, name="warm")
+_thread.start()
+_thread.join()  # no thread may outlive the import: the fork server forks next

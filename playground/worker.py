@@ -81,6 +81,11 @@ class Update:
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
 
 
+#: A training process warms the optimizers this long after it starts, once nothing trains: not
+#: while the first page is still being drawn, nor while the first run trains.
+WARM_AFTER_S = 3.0
+
+
 @functools.cache
 def context():
     """The multiprocessing context: a fork server with torch preloaded where there is one."""
@@ -231,8 +236,10 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     """
     import pickle
 
+    from . import warm
     from .trainer import Trainer
 
+    warm_at = time.monotonic() + WARM_AFTER_S  # then, at the first moment nothing trains: warm.background()
     runs: dict[int, Hosted] = {}
 
     def send(run_id: int, update: Update) -> bool:
@@ -283,6 +290,9 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     order: list[int] = []  # round robin over the runs that train
     while True:
         busy = any(run.running for run in runs.values())
+        if not busy and time.monotonic() >= warm_at:
+            warm.background()  # the optimizers' first use (1.2 s of imports), in a thread
+            warm_at = math.inf
         timeout = 0 if busy else 0.5
         try:
             while conn.poll(timeout):

@@ -295,3 +295,21 @@ def test_a_run_finished_by_step_is_parked_too(pool):
         assert time.monotonic() < deadline, "the finished run still holds its process"
         time.sleep(0.05)
     assert pool.resident_mb() == 0
+
+
+def test_processes_start_before_the_first_train_at_normal_priority(pools):
+    """The server starts its training processes with the first page, so a first Train finds one
+    ready. The fork server imports torch in a thread of the lowest priority (playground.warm);
+    the processes it forks must not inherit that priority, which they could not give back."""
+    pool = pools(training_processes=2)
+    pool.start()
+    assert len(pool.processes) == 2
+    pool.start()  # again: no more
+    assert len(pool.processes) == 2
+    for process in pool.processes:
+        if hasattr(os, "sched_getscheduler"):
+            assert os.sched_getscheduler(process.process.pid) == os.SCHED_OTHER
+    client = pool.open(Config(steps=20, **SMALL))
+    client.request(Command.TRAIN)
+    wait_until(client, lambda view: view.status == Status.DONE)
+    assert len(pool.processes) == 2

@@ -27,8 +27,10 @@ class Shared:
         threading.Thread(target=self._prepare, daemon=True).start()
 
     def _prepare(self) -> None:
-        """Start the workers' fork server (it imports torch: seconds) and ask it which devices exist."""
+        """Start the workers' fork server (it imports torch: seconds) and the training processes,
+        then ask which devices exist."""
         warm_up()
+        self.pool.start()
         self.devices = probe_devices()
         self.devices_known.set()
 
