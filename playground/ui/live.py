@@ -214,6 +214,9 @@ class LiveView:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
                 time.sleep(max(0.0, FAST_S * slower - (time.monotonic() - tick)))
+            # The run stopped: show how it ended now; the rerun after it redraws the buttons.
+            self.draw_fast()
+            self.draw_slow()
         finally:
             shared().following(-1)
         st.rerun()
