@@ -807,7 +807,10 @@ RESOURCES = (
 def header(args) -> str:
     import streamlit
 
-    cap = os.environ.get("PLAYGROUND_MAX_CONCURRENT_RUNS", "4 (default)")
+    from playground.config import Limits
+
+    limits = Limits.from_env()
+    cap = f"{limits.max_concurrent_runs}, PLAYGROUND_TRAINING_PROCESSES={limits.training_processes}"
     link = f"`/?{args.query}`" if args.query else "`/` (numpy, 500 steps)"
     return (
         f"Lecture load test: {date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
