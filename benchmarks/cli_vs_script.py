@@ -1,6 +1,6 @@
 """The command line at its defaults against the tutorial's own cell run as a script.
 
-    python -m benchmarks.cli_vs_script [--size tutorial large] [--repeats 3] [--style NAME ...]
+    python -m benchmarks.cli_vs_script [--size tutorial large] [--repeats 3] [--style NAME ...] [--steps N]
 
 Each measurement is a fresh process, as a user runs either:
 
@@ -89,6 +89,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", nargs="*", default=list(SIZES), choices=SIZES)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--style", nargs="*", default=list(STYLES), choices=STYLES)
+    parser.add_argument("--steps", type=int, help="steps per run, instead of each size's own")
     args = parser.parse_args(argv)
     print(
         f"CLI at its defaults vs the tutorial's cell as a script, median of {args.repeats}; {date.today()}, "
@@ -98,6 +99,7 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|---|")
     for size in args.size:
         n, d_in, hidden, d_out, steps, lr = SIZES[size]
+        steps = args.steps or steps
         shape = f"{n}/{d_in}/{hidden}/{d_out}"
         for style in args.style:
             own_lr = lr is not None and style != "optim"

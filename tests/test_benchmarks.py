@@ -1,0 +1,49 @@
+"""Smoke tests of the engine benchmarks: they run, and print their tables (tiny runs)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import _browser_or_skip
+
+
+def rows(table: str) -> list[list[str]]:
+    lines = [line for line in table.splitlines() if re.match(r"\| \w", line)]
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines][1:]
+
+
+def test_engine_overhead_sweeps_sizes_at_equal_threads(capsys):
+    from benchmarks import engine_overhead
+
+    engine_overhead.main(["--size", "tiny", "--repeats", "1", "--style", "numpy", "module"])
+    (numpy_row, module_row) = rows(capsys.readouterr().out)
+    assert numpy_row[:2] == ["tiny (8/20/12/3)", "numpy"] and module_row[1] == "module"
+    for row in (numpy_row, module_row):
+        bare, engine, ratio = float(row[4]), float(row[5]), float(row[6].rstrip("x"))
+        assert bare > 0 and engine > 0 and ratio == pytest.approx(engine / bare, rel=0.05)
+
+
+def test_cli_vs_script_times_both_in_fresh_processes(capsys):
+    from benchmarks import cli_vs_script
+
+    cli_vs_script.main(["--size", "tutorial", "--repeats", "1", "--style", "tensor", "--steps", "50"])
+    ((size, style, steps, script, cli, ratio),) = rows(capsys.readouterr().out)
+    assert (size, style, steps) == ("tutorial (64/1000/100/10)", "tensor", "50")
+    assert float(script) > 0 and float(cli) > 0 and ratio.endswith("x")
+
+
+@pytest.mark.browser
+def test_first_seconds_measures_start_up_and_a_first_train(capsys):
+    _browser_or_skip()
+    from benchmarks import first_seconds
+
+    first_seconds.main(["--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "round 1: two-line page" in out
+    figures = {row[0]: row[1].split()[0].rstrip("x") for row in rows(out)}
+    assert 0 < float(figures["two-line page: start to Train button"]) < 60
+    assert 0 < float(figures["Train pressed at once: first step shown"])
+    assert float(figures["Train pressed at once: 500 steps shown finished"]) >= float(
+        figures["Train pressed at once: first step shown"]
+    )
