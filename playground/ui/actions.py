@@ -52,7 +52,15 @@ def new_run(cfg: Config) -> RunClient:
     c = shared().pool.open(cfg)
     st.session_state.client = c
     c.send(Command.SPEED, speed())
+    send_histogram_kinds()
     return c
+
+
+def send_histogram_kinds() -> None:
+    """Have the run record the kind of histogram the page shows (the gradients it records anyway)."""
+    ss = st.session_state
+    if client() is not None:
+        client().send(Command.HISTOGRAMS, [ss.get("hist_kind", "gradients")])
 
 
 def current_run() -> RunClient | None:
