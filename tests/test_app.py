@@ -423,7 +423,7 @@ def test_a_curve_link_shows_its_points_then_the_fit_and_says_why_sizes_are_off()
     assert chart_titles(app) == ["Fit of y = sin(x)"]  # the points and the curve, before any step
     app.button(key="step_button").click().run()
     assert chart_titles(app)[:2] == ["Loss (summed squared error)", "Fit of y = sin(x) after 1 step"]
-    assert "the kinks move to where the curve bends" in texts(app.caption)
+    assert "Each hidden unit adds one kink to the line" in texts(app.caption)
     app.session_state["client"].close()
 
 

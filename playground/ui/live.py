@@ -46,7 +46,7 @@ KIND_LABELS = {
 }
 HISTOGRAM_HINTS = {
     "gradients": "how spread out the gradients are. The spike at 0 (left) is exact zeros: dead ReLU units.",
-    "weights": "the weights hardly move on this scale while the loss falls: each step changes them a little.",
+    "weights": "a spread that changes far more slowly than the gradients': each step moves the weights a little.",
     "updates": "steps far smaller than the weights (about 1/1000). With SGD an update is the gradient times "
     "the learning rate; Adam's are all about the learning rate in size.",
     "activations": "after the ReLU, the spike at 0 (left) is every unit that is off for an example; a unit off "
