@@ -352,7 +352,8 @@ OBSERVER = """
   };
   document.addEventListener('click', e => {
     const b = e.target.closest('button');
-    if (b && b.innerText.trim() === 'Train' && s.pressed === null) s.pressed = performance.now();
+    // startsWith: the button's text is 'Train' and then its key
+    if (b && b.innerText.trim().startsWith('Train') && s.pressed === null) s.pressed = performance.now();
   }, true);
   const read = () => {
     if (s.pressed === null) return;

@@ -4,6 +4,7 @@
     python -m playground train --style optim --lr 1e-3 --json | head
     python -m playground train --config run.json      # replay an exported run
     python -m playground train --style numpy --save run.json   # the run as a file (threads too)
+    python -m playground train --style module --data sin      # fit y = sin(x) instead of random data
     python -m playground styles
 
 Flags are the config's settings (``config.SETTINGS``) with dashes. Bad input
@@ -17,7 +18,7 @@ import json
 import math
 import sys
 
-from .config import SETTINGS, STYLE_DEFAULTS, Config, ConfigError, Limits
+from .config import CURVE_SIZES, SETTINGS, STYLE_DEFAULTS, Config, ConfigError, Limits
 from .styles import STYLES
 
 
@@ -83,6 +84,9 @@ def config_from_args(args) -> tuple[Config, list]:
     if "style" in flags and flags["style"] != values.get("style"):
         # A new style on the command line brings its own tutorial defaults.
         values = {k: v for k, v in values.items() if k not in STYLE_DEFAULTS.get(values.get("style"), {})}
+    if "data" in flags and flags["data"] != values.get("data", "random"):
+        # So does new data: a curve its sizes and rate, random the tutorial's.
+        values = {k: v for k, v in values.items() if k not in (*CURVE_SIZES, "lr")}
     return Config.from_dict({**values, **flags}), (run.changes if run else [])
 
 

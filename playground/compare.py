@@ -1,7 +1,8 @@
 """Several runs on the same seed and data, side by side: the presets and the run list.
 
-Every run of a comparison shares the seed (so the same x, y and starting
-weights); what differs is what the learner chose to compare.
+Every run of a comparison shares the seed and the data setting (so the same x, y and
+starting weights); what differs is what the learner chose to compare. "CPU vs GPU" is
+offered only where a GPU exists (``presets``).
 """
 
 from __future__ import annotations
@@ -17,21 +18,41 @@ PRESETS = {
     "tutorial": "The tutorial, cell by cell",
     "optimizers": "Optimizer race",
     "lr": "Learning-rate sweep",
+    "gpu": "CPU vs GPU",
 }
+GPU_PRESETS = ("gpu",)  # offered only where a GPU exists
 
 RACE = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
-SWEEP = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+SWEEP = (0.1, 0.3, 1, 3, 10)  # times module's learning rate for the data: 1e-5 ... 1e-3 on random data
+
+#: CPU vs GPU: Adam (optim) on the tutorial's random data at sizes where a step is a few hundred
+#: MFLOP (about 40 ms on one CPU core, under a millisecond on a GPU), and at most this many steps.
+GPU_SIZES = {"n": 256, "d_in": 1024, "hidden": 1024, "d_out": 128}
+GPU_STEPS = 200
 
 
-def preset(name: str, seed: int = 0, steps: int = 500) -> list[tuple[str, Config]]:
-    """The runs of a preset, as (label, config)."""
+def presets(devices: list[str]) -> list[str]:
+    """The presets to offer on a machine with ``devices``: CPU vs GPU only where there is a GPU."""
+    return [name for name in PRESETS if name not in GPU_PRESETS or any(d.startswith("cuda") for d in devices)]
+
+
+def preset(name: str, seed: int = 0, steps: int = 500, data: str = "random") -> list[tuple[str, Config]]:
+    """The runs of a preset, as (label, config), on data ``data``."""
     if name == "tutorial":
         # Each cell with its tutorial defaults: the four bias-free styles draw one curve.
-        return [(style, Config.for_style(style, seed=seed, steps=steps)) for style in STYLES]
+        return [(style, Config.for_style(style, seed=seed, steps=steps, data=data)) for style in STYLES]
     if name == "optimizers":
-        return [(LABELS[o], Config.for_style("module", optimizer=o, seed=seed, steps=steps)) for o in RACE]
+        return [(LABELS[o], Config.for_style("module", optimizer=o, seed=seed, steps=steps, data=data)) for o in RACE]
     if name == "lr":
-        return [(f"lr {lr:g}", Config.for_style("module", lr=lr, seed=seed, steps=steps)) for lr in SWEEP]
+        base = Config.for_style("module", data=data).lr
+        rates = [float(f"{base * factor:.1g}") for factor in SWEEP]
+        return [(f"lr {lr:g}", Config.for_style("module", lr=lr, seed=seed, steps=steps, data=data)) for lr in rates]
+    if name == "gpu":
+        steps = min(steps, GPU_STEPS)
+        return [
+            (label, Config.for_style("optim", device=device, seed=seed, steps=steps, **GPU_SIZES))
+            for label, device in (("CPU", "cpu"), ("GPU (cuda)", "cuda"))
+        ]
     raise ConfigError("preset", f"{name!r} is not a preset; choose {', '.join(PRESETS)}")
 
 

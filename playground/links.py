@@ -17,6 +17,7 @@ from .config import SETTINGS_BY_NAME, Config, ConfigError, Limits, parse_device,
 #: The settings a link carries: everything that defines a run.
 LINK_SETTINGS = (
     "style",
+    "data",
     "lr",
     "optimizer",
     "momentum",
@@ -68,10 +69,17 @@ def from_query(
             style = style_setting.parse(raw["style"])
         except ConfigError as error:
             warnings.append(f"{error}. Using {style}.")
-    defaults = Config.for_style(style).to_dict()
+    data_setting = SETTINGS_BY_NAME["data"]
+    data = data_setting.default
+    if "data" in raw:
+        try:
+            data = data_setting.parse(raw["data"])
+        except ConfigError as error:
+            warnings.append(f"{error}. Using {data}.")
+    defaults = Config.for_style(style, data=data).to_dict()  # a curve's sizes and rate, where it is one
 
-    values: dict[str, Any] = {"style": style}
-    for name in LINK_SETTINGS[1:]:
+    values: dict[str, Any] = {"style": style, "data": data}
+    for name in LINK_SETTINGS[2:]:
         if name not in raw:
             continue
         setting = SETTINGS_BY_NAME[name]
@@ -97,7 +105,7 @@ def from_query(
             return Config.from_dict(values, limits=limits), warnings
         except ConfigError as again:
             warnings.append(f"{again}. Using the tutorial's defaults for {style}.")
-            return Config.for_style(style, limits=limits), warnings
+            return Config.for_style(style, data=data, limits=limits), warnings
 
 
 def _clamp(setting, value: Any):

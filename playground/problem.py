@@ -6,6 +6,10 @@ the same w1, w2 (standard normal, as in the tutorial); the styles built from
 ``nn.Linear`` draws them (uniform in +-1/sqrt(fan_in)). Everything is drawn in
 float64 on the CPU from a generator of its own, then cast, so that a float32
 run and a float64 run, or a CPU run and a GPU run, start from the same numbers.
+
+With a curve for data (``curves.py``: sin, abs, ...) x is the points' x, one column.
+The bias-free styles then get a second column of ones beside it: their only way to a
+bias, without which every hidden unit would kink at x = 0 (w1 has a row for it).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import Config
+from . import curves
+from .config import BIAS_FREE_STYLES, CURVE_DATA, Config
 from .devices import resolve
 
 
@@ -36,6 +41,7 @@ class Problem:
     middle: Linear  # H -> H, DynamicNet only
     dtype: torch.dtype
     device: torch.device
+    ones_column: bool = False  # a curve, for a bias-free style: x has a column of ones (see above)
 
     def tensor(self, value: torch.Tensor) -> torch.Tensor:
         """A fresh copy of ``value`` in this run's dtype, on this run's device."""
@@ -44,6 +50,11 @@ class Problem:
     def array(self, value: torch.Tensor) -> np.ndarray:
         """A fresh NumPy copy of ``value`` in this run's dtype."""
         return value.numpy().astype(np.dtype(str(self.dtype).removeprefix("torch.")), copy=True)
+
+    def inputs(self, points: np.ndarray) -> torch.Tensor:
+        """A curve's inputs for x values ``points`` as this run's x holds them: a column, beside
+        a column of ones where the style has no biases (float64, on the CPU)."""
+        return _curve_inputs(points, self.ones_column)
 
     def load_linear(self, layer: torch.nn.Linear, init: Linear) -> None:
         """Give an ``nn.Linear`` layer this problem's starting weights.
@@ -64,6 +75,11 @@ class Problem:
             layer.bias.copy_(init.bias)
 
 
+def _curve_inputs(points: np.ndarray, ones_column: bool) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(points, dtype=np.float64)).reshape(-1, 1)
+    return torch.cat([x, torch.ones_like(x)], dim=1) if ones_column else x
+
+
 def _uniform_linear(gen: torch.Generator, fan_in: int, fan_out: int) -> Linear:
     bound = 1.0 / fan_in**0.5
     weight = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
@@ -76,12 +92,20 @@ def make_problem(cfg: Config) -> Problem:
     gens = [torch.Generator().manual_seed(cfg.seed * 4 + k) for k in range(4)]
     data, free, linear, middle = gens
     N, D_in, H, D_out = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
-    x = torch.randn(N, D_in, generator=data, dtype=torch.float64)
-    y = torch.randn(N, D_out, generator=data, dtype=torch.float64)
-    w1 = torch.randn(D_in, H, generator=free, dtype=torch.float64)
+    ones_column = False
+    if cfg.data in CURVE_DATA:  # one input, one output: the points of a curve
+        ones_column = cfg.style in BIAS_FREE_STYLES
+        points, values = curves.points(cfg.data, N, cfg.seed)
+        x = _curve_inputs(points, ones_column)
+        y = torch.as_tensor(values).reshape(-1, 1)
+    else:
+        x = torch.randn(N, D_in, generator=data, dtype=torch.float64)
+        y = torch.randn(N, D_out, generator=data, dtype=torch.float64)
+    w1 = torch.randn(x.shape[1], H, generator=free, dtype=torch.float64)  # D_in, or 2: x and the ones
     w2 = torch.randn(H, D_out, generator=free, dtype=torch.float64)
     linear1 = _uniform_linear(linear, D_in, H)
     linear2 = _uniform_linear(linear, H, D_out)
     # A stream of its own, so DynamicNet's outer layers equal TwoLayerNet's.
     mid = _uniform_linear(middle, H, H)
-    return Problem(x, y, w1, w2, linear1, linear2, mid, dtype=getattr(torch, cfg.dtype), device=device)
+    dtype = getattr(torch, cfg.dtype)
+    return Problem(x, y, w1, w2, linear1, linear2, mid, dtype=dtype, device=device, ones_column=ones_column)

@@ -34,7 +34,12 @@ class Change:
 # ------------------------------------------------------------------ columns
 # A row of the history holds "step", "loss", "lr" (the learning rate that step used), "depth"
 # (DynamicNet), and every ``stats_every`` steps per weight tensor the statistics below and per
-# ReLU layer the dead fraction. A row of the histograms holds per weight tensor its counts.
+# ReLU layer the dead fraction. A row of the histograms holds per weight tensor the counts of its
+# gradients, and of each other kind the run was asked to record (``HISTOGRAM_KINDS``).
+
+#: What a histogram can count, per octave of |value|: the step's gradients (always recorded), the
+#: weights the step used, the update it made, the hidden layer's activations before and after its ReLU.
+HISTOGRAM_KINDS = ("gradients", "weights", "updates", "activations")
 
 
 def statistic(tensor: str, name: str) -> str:
@@ -47,11 +52,22 @@ def dead(layer: str) -> str:
     return f"dead.{layer}"
 
 
+def series(kind: str, name: str) -> str:
+    """One histogram's name: ``name`` (a weight tensor, or for activations ``activation_series``)
+    for the gradients, ``<kind>.<name>`` for the other kinds."""
+    return name if kind == "gradients" else f"{kind}.{name}"
+
+
+def activation_series(layer: str) -> tuple[str, str]:
+    """The names of the activations of the ReLU layer labelled ``layer``: before and after its ReLU."""
+    return f"{layer} before ReLU", f"{layer} after ReLU"
+
+
 def counts(tensor: str) -> str:
-    """The histograms column of ``tensor``'s |grad| counts per octave."""
+    """The histograms column of ``tensor``'s |grad| counts per octave (any ``series``: its counts)."""
     return f"hist.{tensor}"
 
 
 def zeros(tensor: str) -> str:
-    """The histograms column of how many of ``tensor``'s gradients were exactly zero."""
+    """The histograms column of how many of ``tensor``'s gradients (or a ``series``' values) were exactly zero."""
     return f"zeros.{tensor}"

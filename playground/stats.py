@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .record import counts, dead, statistic, zeros
+from .record import HISTOGRAM_KINDS, activation_series, counts, dead, series, statistic, zeros
 
 
 def as_numpy(value) -> np.ndarray | None:
@@ -106,13 +106,20 @@ class GradientStats:
 
 
 class Histograms:
-    """Octave histograms of |grad| per weight tensor, with bins fixed at the first call."""
+    """Octave histograms of |grad| per weight tensor, with bins fixed at the first call.
+
+    ``before_step`` and ``after_step`` count the other kinds (``record.HISTOGRAM_KINDS``) the
+    same way: the weights the step uses and the hidden layer's activations for the batch, before
+    the step; the update it made, after. Each is a pass as costly as the gradients' (the
+    activations also run the batch through the first layer), so a run records only those asked for.
+    """
 
     def __init__(self, bins: int):
         self.bins = bins
         self.low: dict[str, int] = {}  # per tensor: exponent of the lowest edge
         self._index: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}  # exponents, reused (see GradientStats)
+        self._before: dict[str, np.ndarray] = {}  # the weights before the step, for its update
 
     def edges(self, name: str) -> np.ndarray:
         """Bin edges of ``name``: 2**low, 2**(low+1), ..., 2**(low+bins)."""
@@ -126,6 +133,42 @@ class Histograms:
                 continue
             row[counts(name)], row[zeros(name)] = self._count(name, g)
         return row
+
+    def before_step(self, style, kinds) -> dict[str, np.ndarray]:
+        """Before a step: the histograms of the weights it will use and of the hidden layer's
+        activations for the batch, if ``kinds`` asks for them; keeps the weights for ``after_step``."""
+        unknown = set(kinds) - set(HISTOGRAM_KINDS)
+        if unknown:
+            raise ValueError(f"histogram kinds: {sorted(unknown)} unknown; allowed {HISTOGRAM_KINDS}")
+        row: dict[str, np.ndarray] = {}
+        if "weights" in kinds or "updates" in kinds:
+            for name, w in style.parameters().items():
+                w = as_numpy(w)
+                if "weights" in kinds:
+                    self._add(row, series("weights", name), w)
+                if "updates" in kinds:
+                    kept = self._before.get(name)
+                    if kept is None or kept.shape != w.shape or kept.dtype != w.dtype:
+                        kept = self._before[name] = np.empty_like(w)
+                    np.copyto(kept, w)
+        if "activations" in kinds:
+            before = as_numpy(style.hidden_input())
+            names = activation_series(style.relu_layers[0].label)
+            self._add(row, series("activations", names[0]), before)
+            self._add(row, series("activations", names[1]), np.maximum(before, 0))
+        return row
+
+    def after_step(self, style, kinds) -> dict[str, np.ndarray]:
+        """After a step: the histogram of the update it made to each weight, if ``kinds`` asks for it."""
+        row: dict[str, np.ndarray] = {}
+        if "updates" in kinds:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for name, w in style.parameters().items():
+                    self._add(row, series("updates", name), np.subtract(as_numpy(w), self._before[name]))
+        return row
+
+    def _add(self, row: dict, key: str, values: np.ndarray) -> None:
+        row[counts(key)], row[zeros(key)] = self._count(key, values)
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
         if g.dtype == np.float32:

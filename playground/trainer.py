@@ -17,6 +17,10 @@ everything at every step. Both logs are bounded (see ``history``).
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
 
+The histograms count the gradients; ``set_histogram_kinds`` adds the weights, the updates or the
+hidden layer's activations (``record.HISTOGRAM_KINDS``), at the same steps. With a curve for
+data, ``fit()`` is the network's prediction on the fit chart's grid, as it is now.
+
 A live change (``set_learning_rate``, ``set_steps``) is recorded in
 ``trainer.changes`` with the step it took effect; a Trainer given those changes
 replays the run exactly (``Trainer(cfg, changes)``).
@@ -29,12 +33,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .config import LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError
+from . import curves
+from .config import CURVE_DATA, LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError
 from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 from .problem import make_problem
-from .record import Change, Status
+from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
 from .styles import STYLES
+
+MAX_KINKS = 512  # kinks marked in the fit chart; beyond, the grid alone
 
 
 class Trainer:
@@ -58,6 +65,8 @@ class Trainer:
         self.histograms = Log(HISTOGRAM_ROWS, every=cfg.hist_every)
         self.stats = GradientStats(self.net)
         self.binning = Histograms(cfg.hist_bins)
+        self.histogram_kinds: tuple[str, ...] = ("gradients",)  # see set_histogram_kinds
+        self._fit: dict | None = None  # the last fit(), for the step it describes
         self._apply_due()
 
     @property
@@ -82,6 +91,34 @@ class Trainer:
         elif self.status == Status.READY and self.steps_done >= self.cfg.steps:
             self._done()
 
+    def set_histogram_kinds(self, kinds) -> None:
+        """Record these kinds of histogram from the next step on (the gradients always). They do
+        not change the run; each costs a pass like the gradients' at every histogram step."""
+        unknown = [k for k in kinds if k not in HISTOGRAM_KINDS]
+        if unknown:
+            raise ConfigError("histograms", f"{unknown[0]!r} is not a kind; allowed {', '.join(HISTOGRAM_KINDS)}")
+        self.histogram_kinds = tuple(k for k in HISTOGRAM_KINDS if k == "gradients" or k in kinds)
+
+    def fit(self) -> dict | None:
+        """With a curve for data, the network now: its prediction ``y`` at ``x`` (the chart's grid
+        and every hidden unit's kink inside it, so the drawn line is exact between them) and
+        ``kinks``, where a unit of the first ReLU layer turns on or off. None for random data."""
+        if self.cfg.data not in CURVE_DATA:
+            return None
+        if self._fit is not None and self._fit["step"] == self.steps_done:
+            return self._fit
+        slope, intercept = self.net.hidden_lines()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            kinks = -intercept / slope
+        kinks = np.sort(kinks[np.isfinite(kinks) & (kinks > curves.LOW) & (kinks < curves.HIGH)])
+        if len(kinks) > MAX_KINKS:  # too many to mark; the grid alone draws the line
+            kinks = kinks[:0]
+        x = np.union1d(curves.grid(), kinks)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self.net.predict(self.problem.inputs(x)).ravel()
+        self._fit = {"step": self.steps_done, "x": x, "y": y, "kinks": kinks, "depth": self.net.depth}
+        return self._fit
+
     def _apply_due(self) -> None:
         """Replay the changes that took effect at this step."""
         while self._due and self._due[0].step <= self.steps_done:
@@ -99,7 +136,9 @@ class Trainer:
         detailed = t % self.cfg.stats_every == 0 and self.history.wants(t)
         if detailed:
             self.stats.remember_weights(self.net)
+        extra = self.histogram_kinds[1:] if self.histograms.wants(t) else ()  # beyond the gradients
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
+            before = self.binning.before_step(self.net, extra) if extra else None
             loss = self.net.step()
         row = {"step": t, "loss": loss, "lr": self.net.learning_rate}
         depth = self.net.depth
@@ -113,6 +152,9 @@ class Trainer:
         self.last_histograms = None
         if self.histograms.wants(t):
             self.last_histograms = {"step": t, **self.binning.measure(self.net)}
+            if extra:
+                self.last_histograms.update(before)
+                self.last_histograms.update(self.binning.after_step(self.net, extra))
             self.histograms.append(self.last_histograms)
         if not math.isfinite(loss):
             self._diverged(t, loss)

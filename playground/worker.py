@@ -52,6 +52,7 @@ class Command(StrEnum):
     STEPS = "steps"  # (steps): the run's length
     SPEED = "speed"  # (steps per second, or None for as fast as possible)
     INSPECT = "inspect"  # take one step, traced (inspect_step)
+    HISTOGRAMS = "histograms"  # (kinds): the kinds of histogram to record besides the gradients
     PING = "ping"  # the page is still open
     CLOSE = "close"
 
@@ -79,6 +80,7 @@ class Update:
     inspected: list[dict] | None = None  # an inspected step's intermediates, sent once
     error: str = ""  # the run could not start; nothing else is set
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
+    fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
 
 
 #: A training process warms the optimizers this long after it starts, once nothing trains: not
@@ -127,6 +129,7 @@ class Hosted:
         self.last_flush = 0.0
         self.dirty = True  # something to send
         self.heard = time.monotonic()
+        self.fit_sent = -1  # the step of the last fit sent
 
     def command(self, ack: int, command: Command, args: tuple) -> None:
         trainer = self.trainer
@@ -144,6 +147,8 @@ class Hosted:
             trainer.set_steps(args[0])
         elif command == Command.SPEED:
             self.cap = args[0]
+        elif command == Command.HISTOGRAMS:
+            trainer.set_histogram_kinds(args[0])
         elif command == Command.INSPECT:
             from .inspect_step import inspect_step
 
@@ -211,6 +216,9 @@ class Hosted:
             trained_s=self.trained_s,
             inspected=self.inspected,
         )
+        if trainer.steps_done != self.fit_sent:
+            update.fit = trainer.fit()
+            self.fit_sent = trainer.steps_done
         self.rows, self.hists, self.inspected = [], [], None
         self.last_flush, self.dirty = now, False
         return update
@@ -381,6 +389,7 @@ class RunView:
     histograms: object = None
     inspected: list | None = None  # the intermediates of the last inspected step (dicts)
     error: str = ""  # why the run stopped or could not start
+    fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
     def __post_init__(self):
         from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
@@ -407,5 +416,7 @@ class RunView:
             self.histograms.append(row)
         if update.inspected is not None:  # sent once, with the step it describes
             self.inspected = update.inspected
-        update.rows, update.hists, update.inspected = [], [], None  # kept above; the rest is the state
+        if update.fit is not None:  # sent when it changed
+            self.fit = update.fit
+        update.rows, update.hists, update.inspected, update.fit = [], [], None, None  # kept above
         self.state = update

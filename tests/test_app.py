@@ -399,3 +399,103 @@ def test_a_bad_server_setting_is_a_warning_not_a_crash(monkeypatch):
         assert shared.shared().limits == Limits()  # the defaults
     finally:
         shared.shared.clear()
+
+
+# --- curves, the diff, the histogram kinds, the keys ----------------------------------------
+
+
+def chart_titles(at) -> list[str]:
+    import json
+
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+
+
+def test_a_curve_link_shows_its_points_then_the_fit_and_says_why_sizes_are_off():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"data": "sin", "style": "module"})
+    app.run()
+    assert not app.exception and not app.warning
+    assert app.number_input(key="d_in").disabled and app.number_input(key="d_out").disabled
+    assert not app.number_input(key="n").disabled and not app.number_input(key="hidden").disabled
+    captions = texts(app.sidebar.caption)
+    assert "data `sin` has one input, x." in captions and "data `sin` has one output, y." in captions
+    assert app.session_state["speed_mode"] == "Slow motion"  # a curve trains in a blink otherwise
+    assert chart_titles(app) == ["Fit of y = sin(x)"]  # the points and the curve, before any step
+    app.button(key="step_button").click().run()
+    assert chart_titles(app)[:2] == ["Loss (summed squared error)", "Fit of y = sin(x) after 1 step"]
+    assert "Each hidden unit adds one kink to the line" in texts(app.caption)
+    app.session_state["client"].close()
+
+
+def test_choosing_data_loads_its_sizes_and_rate(at):
+    from playground.config import CURVE_LR
+
+    at.selectbox(key="style").select("optim").run()
+    at.selectbox(key="data").select("abs").run()
+    ss = at.session_state
+    assert (ss["d_in"], ss["d_out"], ss["n"], ss["lr"]) == (1, 1, 64, CURVE_LR["abs"]["optim"])
+    assert "Loaded the defaults for data abs" in texts(at.info)
+    at.selectbox(key="style").select("dynamic").run()  # a style keeps the curve, with its rate for it
+    assert (ss["data"], ss["lr"]) == ("abs", CURVE_LR["abs"]["dynamic"])
+    at.selectbox(key="data").select("random").run()
+    assert (ss["d_in"], ss["d_out"], ss["lr"], ss["speed_mode"]) == (1000, 10, 1e-4, "As fast as possible")
+    assert at.query_params["data"] in ("random", ["random"])  # the link follows
+
+
+def test_the_histogram_shows_the_kind_chosen(at):
+    at.number_input(key="steps").set_value(21).run()
+    at.button(key="step_button").click().run()
+    at.selectbox(key="hist_kind").select("activations").run()
+    at.button(key="train_button").click().run()
+    wait_for(at, lambda a: "Finished 21 steps" in texts(a.success))
+    histograms = at.session_state["client"].view.histograms
+    assert list(histograms["step"]) == [0, 20]
+    after = histograms["hist.activations.hidden after ReLU"]
+    assert after[0].sum() == 0 and after[1].sum() + histograms["zeros.activations.hidden after ReLU"][1] == 64 * 100
+    titles = chart_titles(at)
+    assert "Hidden-layer activation histogram (latest)" in titles
+    assert "Hidden-layer activation distribution over time: hidden before ReLU" in titles
+    assert "spike at 0" in texts(at.caption)
+
+
+def test_the_run_buttons_have_keys_and_lecture_mode_lists_them():
+    from playground.ui.actions import SHORTCUTS
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "tensor", "lecture": "1"})
+    app.run()
+    for name in ("train", "pause", "step", "reset"):
+        assert app.button(key=f"{name}_button").proto.shortcut == SHORTCUTS[name].lower()
+    assert "Keys: **Space** Train / Pause, **S** one Step, **X** Reset." in texts(app.caption)
+    # Lecture mode shows what changed from the previous cell.
+    assert app.toggle(key="show_diff").value
+    assert "`tensor_backprop.py` against `numpy_backprop.py`" in texts(app.caption)
+    assert 'class="ln added"' in "".join(h.proto.body for h in app.get("html"))
+    assert not app.code or "def step" not in app.code[0].value
+
+
+def test_the_diff_toggle_and_the_first_cell(at):
+    assert not at.toggle(key="show_diff").value and at.toggle(key="show_diff").disabled  # numpy: nothing before
+    assert "It is the first cell" in texts(at.caption)
+    at.selectbox(key="style").select("nn").run()
+    at.toggle(key="show_diff").set_value(True).run()
+    assert "`nn_sequential.py` against `function.py`" in texts(at.caption)
+    at.toggle(key="show_diff").set_value(False).run()
+    assert "torch.nn.Sequential(" in at.code[0].value
+
+
+def test_compare_carries_the_data_and_offers_cpu_vs_gpu_only_with_a_gpu(at):
+    import torch
+
+    from playground.compare import preset, presets
+    from playground.ui.compare_view import table
+    from playground.ui.shared import shared
+
+    assert shared().devices_known.wait(timeout=120)
+    at.run()
+    offered = at.radio(key="cmp_preset").options
+    assert ("CPU vs GPU" in offered) == torch.cuda.is_available()
+    assert presets(["cpu"]) == ["tutorial", "optimizers", "lr"] and presets(["cpu", "cuda"])[-1] == "gpu"
+    runs = preset("tutorial", data="step")
+    rows = table(runs, [])
+    assert set(rows["data"]) == {"step"} and rows["style"] == [style for style, _ in runs]

@@ -4,6 +4,8 @@ and see the metrics and most of the loss chart, without anyone scrolling."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ROOT
 
@@ -38,8 +40,9 @@ def on_screen(page, locator) -> float:
 def check_first_screen(page, when: str) -> None:
     assert page.evaluate("window.scrollY") == 0
     assert page.evaluate(TRUNCATED) == [], f"{when}: labels cut"
-    for name in ("Train", "Pause", "Step", "Reset"):
-        assert on_screen(page, page.get_by_role("button", name=name, exact=True)) == 1.0, f"{when}: {name}"
+    for name in ("Train", "Pause", "Step", "Reset"):  # each with its key: "Train Shortcut Space"
+        button = page.get_by_role("button", name=re.compile(rf"^{name} Shortcut \w+$"))
+        assert on_screen(page, button) == 1.0, f"{when}: {name}"
     for label in ("Step", "Loss", "Steps/s"):
         metric = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).first
         assert on_screen(page, metric) == 1.0, f"{when}: the {label} metric"

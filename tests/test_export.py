@@ -202,3 +202,14 @@ def test_load_run_on_run_like_json_raises_only_config_error(settings_, history):
     _only_config_errors(json.dumps({"format": FORMAT, "config": settings_, "history": history}))
     _only_config_errors(json.dumps({"config": settings_, "changes": history}))
     _only_config_errors(json.dumps({"config": settings_}))
+
+
+def test_a_curve_run_file_carries_its_data_and_replays_on_it(tmp_path):
+    trainer = Trainer(Config.for_style("nn", data="step", dtype="float64", steps=5, threads=1))
+    trainer.run()
+    text = run_json(trainer.cfg, trainer.changes, trainer.history)
+    run = load_run(text)
+    assert (run.config.data, run.config.d_in, run.config.lr) == ("step", 1, trainer.cfg.lr)
+    path = tmp_path / "run.json"
+    path.write_text(text)
+    assert [row["loss"] for row in replay(path)] == list(trainer.history["loss"])

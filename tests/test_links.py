@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playground.config import OPTIMIZERS, STYLES, Config, Limits
+from playground.config import CURVE_LR, DATA, OPTIMIZERS, STYLES, Config, Limits
 from playground.links import LINK_SETTINGS, from_query, to_query
 
 LIMITS = Limits(max_run_mb=256)
@@ -33,6 +33,9 @@ def configs(draw) -> Config:
     if style == "dynamic":
         low = draw(st.integers(0, 10))
         values["min_depth"], values["max_depth"] = low, draw(st.integers(low, 10))
+    values["data"] = draw(st.sampled_from(DATA))
+    if values["data"] != "random":  # a curve: one input, one output
+        values["d_in"] = values["d_out"] = 1
     return Config.from_dict(values, limits=LIMITS)
 
 
@@ -117,3 +120,22 @@ def test_manual_styles_drop_an_optimizer_from_a_link():
     cfg, warnings = from_query({"style": "numpy", "optimizer": "adam", "device": "cuda"}, ["cpu", "cuda"], LIMITS)
     assert cfg.optimizer == "sgd" and cfg.device == "cpu"
     assert len(warnings) == 2
+
+
+def test_a_curve_in_a_link_brings_its_sizes_and_rate():
+    cfg, warnings = from_query({"data": "sin", "style": "optim"}, ["cpu"], LIMITS)
+    assert not warnings
+    assert (cfg.data, cfg.d_in, cfg.d_out, cfg.n, cfg.lr) == ("sin", 1, 1, 64, CURVE_LR["sin"]["optim"])
+    assert to_query(cfg)["data"] == "sin"
+
+
+def test_bad_data_in_a_link_is_repaired_with_a_warning():
+    cfg, warnings = from_query({"data": "cosine", "style": "module"}, ["cpu"], LIMITS)
+    assert cfg.data == "random" and cfg.d_in == 1000
+    assert warnings == ["data: 'cosine' is not allowed; choose one of random, sin, abs, step, noisy_sin. Using random."]
+    cfg, warnings = from_query({"data": "abs", "d_in": "1000", "d_out": "10"}, ["cpu"], LIMITS)
+    assert (cfg.data, cfg.d_in, cfg.d_out) == ("abs", 1, 1)
+    assert warnings == [
+        "d_in: 1000 does not apply to data 'abs', which has one input x; allowed 1. Using 1.",
+        "d_out: 10 does not apply to data 'abs', which has one output y; allowed 1. Using 1.",
+    ]

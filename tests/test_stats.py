@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import SMALL, to_numpy
 
-from playground.config import STYLES, Config
+from playground.config import STYLES, Config, ConfigError
 from playground.history import Log
 from playground.stats import Histograms
 from playground.trainer import Trainer
@@ -139,6 +139,68 @@ def test_trainer_histograms_count_every_entry(style):
         assert not counts[~present].any()
         if not (style == "dynamic" and name.startswith("middle")):
             assert present.all(), name
+
+
+# --- 7b. histograms of the other kinds: weights, updates, activations --------------------
+
+KINDS = ("weights", "updates", "activations")
+
+
+@pytest.mark.parametrize("data", ["random", "sin"])
+@pytest.mark.parametrize("style", STYLES)
+def test_every_kind_of_histogram_counts_every_entry(style, data):
+    sizes = SMALL if data == "random" else {"n": 16, "hidden": 12}
+    trainer = Trainer(Config.for_style(style, data=data, steps=12, hist_every=5, hist_bins=16, **sizes))
+    trainer.set_histogram_kinds(KINDS)
+    net, log = trainer.net, trainer.histograms
+    expected = {}
+    while trainer.steps_done < 12:
+        if trainer.steps_done % 5 == 0:  # what the step will use, and the weights before its update
+            hidden = to_numpy(net.hidden_input())
+            before = {name: to_numpy(w) for name, w in net.parameters().items()}
+            expected = {f"weights.{name}": w for name, w in before.items()}
+            expected[f"activations.{net.relu_layers[0].label} before ReLU"] = hidden
+            expected[f"activations.{net.relu_layers[0].label} after ReLU"] = np.maximum(hidden, 0)
+        trainer.step()
+        if (trainer.steps_done - 1) % 5 == 0:
+            for name, w in net.parameters().items():
+                expected[f"updates.{name}"] = to_numpy(w) - before[name]
+            for key, values in expected.items():
+                counts = log[f"hist.{key}"][-1]
+                assert counts.sum() + log[f"zeros.{key}"][-1] == values.size, key  # every entry, once
+                np.testing.assert_array_equal(counts, octave_counts(values, trainer.binning.edges(key)), err_msg=key)
+                assert log[f"zeros.{key}"][-1] == values.size - np.count_nonzero(values), key
+    assert list(log["step"]) == [0, 5, 10]
+    # After the ReLU, the units that are off for an example are exact zeros: a spike at 0.
+    after = f"activations.{net.relu_layers[0].label} after ReLU"
+    assert log[f"zeros.{after}"][-1] > 0
+
+
+def test_only_the_kinds_asked_for_are_recorded():
+    trainer = Trainer(Config.for_style("module", steps=11, hist_every=5, **SMALL))
+    trainer.run(6)
+    assert sorted(trainer.histograms.names()) == sorted(
+        ["step"] + [f"{kind}.{name}" for name in trainer.net.parameters() for kind in ("hist", "zeros")]
+    )  # the gradients only, as before there were kinds: the same cost
+    trainer.set_histogram_kinds(["activations"])
+    assert trainer.histogram_kinds == ("gradients", "activations")
+    trainer.run()  # from the next histogram step on (step 5 had none)
+    assert "hist.activations.hidden after ReLU" in trainer.histograms
+    counts = trainer.histograms["hist.activations.hidden after ReLU"]
+    assert counts[0].sum() == 0 and counts[-1].sum() > 0  # rows 0 and 5: none; row 10: every entry
+    with pytest.raises(ConfigError, match="histograms: 'biases' is not a kind; allowed gradients, weights"):
+        trainer.set_histogram_kinds(["biases"])
+
+
+def test_kinds_do_not_change_the_run():
+    cfg = Config.for_style("dynamic", data="sin", steps=30, hist_every=2)
+    plain = Trainer(cfg)
+    plain.run()
+    watched = Trainer(cfg)
+    watched.set_histogram_kinds(KINDS)
+    watched.run()
+    np.testing.assert_array_equal(watched.history["loss"], plain.history["loss"])
+    np.testing.assert_array_equal(watched.history["depth"], plain.history["depth"])
 
 
 # --- 8. gradient statistics --------------------------------------------------------------

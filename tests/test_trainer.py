@@ -276,3 +276,28 @@ def test_short_training_on_cuda(style):
     # Same starting numbers and float64: the GPU run follows the CPU run closely.
     cpu, _ = run_losses(cfg.replace(device="cpu"))
     np.testing.assert_allclose(losses, cpu, rtol=1e-6)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=CUDA_MISSING)
+def test_the_cpu_vs_gpu_preset_shows_the_difference():
+    import time
+
+    from playground.compare import preset
+
+    runs = preset("gpu", steps=40)
+    assert [cfg.device for _, cfg in runs] == ["cpu", "cuda"]
+    assert runs[0][1].replace(device="cuda") == runs[1][1]  # the same run but for the device
+    seconds = {}
+    for label, cfg in runs:
+        trainer = Trainer(cfg)
+        trainer.run(5)  # warm up (kernels, allocator)
+        if cfg.device == "cuda":
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        trainer.run()
+        if cfg.device == "cuda":
+            torch.cuda.synchronize()
+        seconds[label] = time.perf_counter() - began
+        assert trainer.status == "done" and trainer.last["loss"] < trainer.history["loss"][0]
+    assert seconds["GPU (cuda)"] < seconds["CPU"] / 3, seconds

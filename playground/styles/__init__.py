@@ -18,6 +18,7 @@ class StyleInfo:
     title: str
     lesson: str
     notice: str  # lecture mode: what the audience should notice
+    curve_notice: str = ""  # the same, where it differs on a curve (data sin, abs, ...)
 
     def load(self):
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
@@ -37,6 +38,7 @@ STYLES = {
             "NumPy, backprop by hand",
             "Every gradient written out with NumPy: the chain rule, one matrix product at a time.",
             "The loss falls from tens of millions to a millionth in 500 steps; every gradient is written by hand.",
+            "The line bends onto the curve, one kink per hidden unit; every gradient is written by hand.",
         ),
         StyleInfo(
             "tensor",
@@ -77,6 +79,7 @@ STYLES = {
             "torch.optim",
             "An optimizer (Adam) does the update; Adam reaches a low loss much faster.",
             "Adam at the same learning rate: the loss falls much faster than with plain SGD.",
+            "Adam fits the curve far more closely in the same 500 steps than plain SGD does.",
         ),
         StyleInfo(
             "module",

@@ -4,10 +4,28 @@ A style file reads like its tutorial cell: ``__init__`` is the set-up part of
 the cell and ``step`` is the body of its ``for t in range(500)`` loop. The
 mixins below give the trainer a uniform view of it (``contract.Style``): its
 weights, their gradients, a learning rate that can change between steps, and
-a depth.
+a depth. For the fit chart and the activation histograms they also run the network
+outside training, with the weights as they are (``hidden_input``, ``predict``,
+``hidden_lines``): the same maths as the style's forward pass, on other inputs.
 """
 
 from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _like(x, like):
+    """Inputs ``x`` (a float64 CPU tensor, or already this run's) as the style holds ``like``."""
+    if isinstance(like, np.ndarray):
+        return x.numpy().astype(like.dtype) if isinstance(x, torch.Tensor) else x
+    return x.to(device=like.device, dtype=like.dtype)
+
+
+def _numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
 
 
 class FixedDepth:
@@ -28,6 +46,21 @@ class HandUpdated(FixedDepth):
 
     def gradients(self) -> dict:
         return self.grads
+
+    def hidden_input(self, x=None):
+        """What the hidden layer's ReLU sees, ``x.mm(w1)`` (the training batch when ``x`` is None)."""
+        w1 = self.parameters()["w1"]
+        return (self.x if x is None else _like(x, w1)) @ w1
+
+    def predict(self, x) -> np.ndarray:
+        """The network's output for inputs ``x``, as NumPy float64."""
+        w2 = self.parameters()["w2"]
+        return _numpy(self.hidden_input(x).clip(min=0) @ w2)
+
+    def hidden_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each hidden unit's input as a line a * x + b, for a curve's x beside a column of ones."""
+        w1 = _numpy(self.parameters()["w1"])
+        return w1[0], w1[1]
 
 
 class AutogradWeights(HandUpdated):
@@ -51,6 +84,26 @@ class ModelStyle(FixedDepth):
     def gradients(self) -> dict:
         return {name: p.grad for name, p in self.model.named_parameters()}
 
+    def _first_layer(self) -> torch.nn.Linear:
+        """The nn.Linear that feeds the first ReLU layer ("0.weight" is layer "0")."""
+        return self.model.get_submodule(self.relu_layers[0].weight.rsplit(".", 1)[0])
+
+    def hidden_input(self, x=None):
+        """What the first ReLU layer sees: its nn.Linear applied to ``x`` (the training batch when None)."""
+        layer = self._first_layer()
+        with torch.no_grad():
+            return layer(self.x if x is None else _like(x, layer.weight))
+
+    def predict(self, x) -> np.ndarray:
+        """The model's output for inputs ``x``, as NumPy float64."""
+        with torch.no_grad():
+            return _numpy(self.model(_like(x, self._first_layer().weight)))
+
+    def hidden_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit of the first ReLU layer as a line a * x + b, for one input x."""
+        layer = self._first_layer()
+        return _numpy(layer.weight)[:, 0], _numpy(layer.bias)
+
 
 class OptimizerStyle(ModelStyle):
     """A style whose ``self.optimizer`` (torch.optim) updates the weights."""
@@ -65,3 +118,28 @@ class OptimizerStyle(ModelStyle):
     def learning_rate(self, value: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = value
+
+
+class _Repeat:
+    """Dice that always come up ``depth``."""
+
+    def __init__(self, depth: int):
+        self.depth = depth
+
+    def randint(self, low: int, high: int) -> int:
+        return self.depth
+
+
+class DrawnDepthStyle(OptimizerStyle):
+    """DynamicNet: a model whose forward pass draws a depth with ``model.random``."""
+
+    def predict(self, x) -> np.ndarray:
+        """The model at the depth the last step drew (the smallest before any step). Its own dice
+        stay untouched, so predicting does not change the run."""
+        model = self.model
+        dice, depth = model.random, model.depth
+        model.random = _Repeat(model.min_depth if depth is None else depth)
+        try:
+            return super().predict(x)
+        finally:
+            model.random, model.depth = dice, depth

@@ -5,7 +5,7 @@ import random
 import torch
 
 from ..optimizers import make_optimizer
-from ._support import OptimizerStyle
+from ._support import DrawnDepthStyle
 from .contract import ReluLayer
 
 
@@ -34,7 +34,7 @@ class DynamicNet(torch.nn.Module):
         return y_pred
 
 
-class DynamicStyle(OptimizerStyle):
+class DynamicStyle(DrawnDepthStyle):
     relu_layers = [
         ReluLayer("input layer", "input_linear.weight", unit_axis=0),
         ReluLayer("middle layer", "middle_linear.weight", unit_axis=0),

@@ -11,7 +11,8 @@ class NumpyNet(HandUpdated):
     relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
-        # Random input and output data
+        # Random input and output data. For a curve, its points: x beside a column of ones,
+        # so that x.dot(w1) adds a bias (the second row of w1) to every hidden unit
         self.x = problem.array(problem.x)
         self.y = problem.array(problem.y)
         # Randomly initialized weights

@@ -8,7 +8,8 @@ class TensorNet(HandUpdated):
     relu_layers = [ReluLayer("hidden", "w1", unit_axis=1)]
 
     def __init__(self, problem, cfg):
-        # Random input and output data, in the run's dtype and on its device
+        # Random input and output data (for a curve: x beside a column of ones, as in
+        # NumPy), in the run's dtype and on its device
         self.x = problem.tensor(problem.x)
         self.y = problem.tensor(problem.y)
         # Randomly initialized weights

@@ -52,7 +52,15 @@ def new_run(cfg: Config) -> RunClient:
     c = shared().pool.open(cfg)
     st.session_state.client = c
     c.send(Command.SPEED, speed())
+    send_histogram_kinds()
     return c
+
+
+def send_histogram_kinds() -> None:
+    """Have the run record the kind of histogram the page shows (the gradients it records anyway)."""
+    ss = st.session_state
+    if client() is not None:
+        client().send(Command.HISTOGRAMS, [ss.get("hist_kind", "gradients")])
 
 
 def current_run() -> RunClient | None:
@@ -91,8 +99,15 @@ def act(action) -> None:
     action(cfg)
 
 
+#: Keyboard shortcuts, shown on the buttons (and listed in lecture mode). Train and Pause share one:
+#: only the enabled button of the two listens. Not arrows (sliders and radios use them) nor C and R
+#: (Streamlit's own).
+SHORTCUTS = {"train": "Space", "pause": "Space", "step": "S", "reset": "X"}
+SHORTCUTS_TEXT = "Keys: **Space** Train / Pause, **S** one Step, **X** Reset."
+
+
 def run_buttons(cfg: Config | None) -> None:
-    b1, b2, b3, b4, status = st.columns([1, 1, 1, 1, 4])
+    b1, b2, b3, b4, status = st.columns([3, 3, 2, 2, 6])  # room for the keys on the buttons
     c = client()
     running = bool(c and c.active)  # training, or waiting in line to
     blocked = cfg is None
@@ -102,30 +117,44 @@ def run_buttons(cfg: Config | None) -> None:
         type="primary",
         disabled=blocked or running,
         width="stretch",
-        help="Start, or resume a paused run. On a finished run, starts again.",
+        help="Start, or resume a paused run. On a finished run, starts again. Key: Space.",
         on_click=act,
         args=(train,),
+        shortcut=SHORTCUTS["train"],
     )
-    b2.button("Pause", key="pause_button", disabled=not running, width="stretch", on_click=act, args=(pause,))
+    b2.button(
+        "Pause",
+        key="pause_button",
+        disabled=not running,
+        width="stretch",
+        help="Key: Space.",
+        on_click=act,
+        args=(pause,),
+        shortcut=SHORTCUTS["pause"],
+    )
     b3.button(
         "Step",
         key="step_button",
         disabled=blocked or running,
         width="stretch",
-        help="Take one step.",
+        help="Take one step. Key: S.",
         on_click=act,
         args=(step,),
+        shortcut=SHORTCUTS["step"],
     )
     b4.button(
         "Reset",
         key="reset_button",
         width="stretch",
-        help="Forget the run; start again from step 0.",
+        help="Forget the run; start again from step 0. Key: X.",
         on_click=drop_run,
         args=("The run was reset.",),
+        shortcut=SHORTCUTS["reset"],
     )
     ss = st.session_state
     with status.container():
         for notice in ss.notices:
             st.info(notice)
+        if ss.get("lecture") and not ss.notices:
+            st.caption(SHORTCUTS_TEXT)
     ss.notices = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import DATA_LABELS
 from ..record import counts, statistic, zeros
 
 MAX_POINTS = 300
@@ -125,11 +126,32 @@ def per_tensor_figure(history, names: list[str], stat: str, title: str, ytitle: 
     return placeholder(fig)
 
 
-def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray], sizes: dict[str, int]) -> dict:
-    """The latest gradient histogram of each tensor, as the fraction of its entries per octave of |grad|."""
+#: Per histogram kind (record.HISTOGRAM_KINDS): its title and what its axis measures.
+KIND_TITLES = {
+    "gradients": ("Gradient", "gradient"),
+    "weights": ("Weight", "weight"),
+    "updates": ("Update", "update"),
+    "activations": ("Hidden-layer activation", "activation"),
+}
+
+
+def _latest(histograms, key: str) -> int | None:
+    """The index of the latest histogram row that counted ``key`` (a row of a kind asked for later has none)."""
+    if counts(key) not in histograms:
+        return None
+    totals = histograms[counts(key)].sum(axis=1) + histograms[zeros(key)]
+    recorded = np.flatnonzero(totals > 0)
+    return int(recorded[-1]) if len(recorded) else None
+
+
+def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray], kind: str = "gradients") -> dict:
+    """The latest histogram of each of ``names`` (series of ``kind``, see ``record.series``), as the
+    fraction of its entries per octave of |value|. Exact zeros, which no octave holds, stand as a
+    spike one octave left of the lowest bin: a dead ReLU unit's gradients, an example's switched-off units."""
+    title, unit = KIND_TITLES[kind]
     fig = {
         "data": [],
-        "layout": _layout("Gradient histogram (latest)", "fraction of entries", xtitle="|gradient| (powers of two)"),
+        "layout": _layout(f"{title} histogram (latest)", "fraction of entries", xtitle=f"|{unit}| (powers of two)"),
     }
     fig["layout"]["xaxis"]["type"] = "log"
     fig["layout"]["xaxis"]["exponentformat"] = "power"
@@ -138,35 +160,64 @@ def histogram_figure(histograms, names: list[str], edges: dict[str, np.ndarray],
     fig["layout"]["margin"]["b"] = 120
     if not len(histograms):
         return placeholder(fig)
+    left = min((edges[name][0] for name in names if name in edges), default=None)
     for i, name in enumerate(names):
-        if counts(name) not in histograms or name not in edges:
+        row = _latest(histograms, name) if name in edges else None
+        if row is None:
             continue
-        latest = histograms[counts(name)][-1]
-        exact_zeros = int(histograms[zeros(name)][-1])
+        latest = histograms[counts(name)][row]
+        exact_zeros = int(histograms[zeros(name)][row])
+        total = max(int(latest.sum()) + exact_zeros, 1)
         centers = np.sqrt(edges[name][:-1] * edges[name][1:])
-        label = f"{name} ({exact_zeros} exactly 0)" if exact_zeros else name
+        shown = name.split(".", 1)[1] if kind != "gradients" else name
+        label = f"{shown} ({exact_zeros} exactly 0)" if exact_zeros else shown
+        color = COLORS[i % len(COLORS)]
         fig["data"].append(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "line": {"shape": "hvh", "color": COLORS[i % len(COLORS)]},
+                "line": {"shape": "hvh", "color": color},
                 "name": label,
+                "legendgroup": name,
                 "x": centers,
-                "y": latest / max(sizes[name], 1),
+                "y": latest / total,
             }
         )
+        if exact_zeros:
+            at = left / 2 * 2 ** (0.12 * i)  # side by side, left of every octave
+            fig["data"].append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "line": {"color": color, "width": 5},
+                    "marker": {"size": [0, 9], "color": color},
+                    "name": f"{shown}: exactly 0",
+                    "legendgroup": name,
+                    "showlegend": False,
+                    "x": np.array([at, at]),
+                    "y": np.array([0.0, exact_zeros / total]),
+                    "hovertemplate": f"{shown}: %{{y:.3f}} of entries exactly 0<extra></extra>",
+                }
+            )
+    if any(trace.get("showlegend") is False for trace in fig["data"]):
+        fig["layout"]["annotations"] = [
+            {"x": np.log10(left / 2), "y": 0, "yanchor": "top", "text": "0", "showarrow": False, "yshift": -2}
+        ]
     return placeholder(fig)
 
 
-def heatmap_figure(histograms, name: str, edges: np.ndarray, size: int) -> dict:
-    """Stacked histograms of one tensor over time: the gradient distribution as it moves."""
-    fig = {"data": [], "layout": _layout(f"Gradient distribution over time: {name}", "log2 |gradient|")}
+def heatmap_figure(histograms, name: str, edges: np.ndarray, kind: str = "gradients") -> dict:
+    """Stacked histograms of one series over time: its distribution as it moves."""
+    title, unit = KIND_TITLES[kind]
+    shown = name.split(".", 1)[1] if kind != "gradients" else name
+    fig = {"data": [], "layout": _layout(f"{title} distribution over time: {shown}", f"log2 |{unit}|")}
     if not len(histograms) or counts(name) not in histograms:
         return placeholder(fig)
     rows = histograms[counts(name)]
     idx = thin(len(rows), 300)
-    z = (rows[idx] / max(size, 1)).T
-    z = np.where(z > 0, z, np.nan)  # empty bins stay blank
+    totals = rows[idx].sum(axis=1) + histograms[zeros(name)][idx]
+    z = (rows[idx] / np.maximum(totals, 1)[:, None]).T
+    z = np.where(z > 0, z, np.nan)  # empty bins (and steps before this kind was recorded) stay blank
     fig["data"].append(
         {
             "type": "heatmap",
@@ -175,7 +226,7 @@ def heatmap_figure(histograms, name: str, edges: np.ndarray, size: int) -> dict:
             "z": z,
             "colorscale": "Viridis",
             "colorbar": {"title": {"text": "fraction"}},
-            "hovertemplate": "step %{x}<br>|g| ≥ 2^%{y}<br>%{z:.3f} of entries<extra></extra>",
+            "hovertemplate": "step %{x}<br>|value| ≥ 2^%{y}<br>%{z:.3f} of entries<extra></extra>",
         }
     )
     return fig
@@ -212,4 +263,66 @@ def enlarge(fig: dict, factor: float = 1.2) -> dict:
     layout["height"] = int(layout.get("height", 300) * factor)
     layout["font"] = {"size": 18}
     layout["title"]["font"] = {"size": 24}
+    return fig
+
+
+def fit_figure(data: str, points: tuple[np.ndarray, np.ndarray], grid: np.ndarray, target: np.ndarray, fit) -> dict:
+    """A curve's fit: the training points, the target curve and the network's prediction, its
+    kinks marked (where a hidden unit turns on or off). ``fit`` is ``Trainer.fit()``, or None
+    before the first step."""
+    step = f" after {fit['step']} step{'s' * (fit['step'] != 1)}" if fit is not None else ""
+    what = DATA_LABELS[data].split(": ", 1)[1]
+    fig = {"data": [], "layout": _layout(f"Fit of {what}{step}", "y", xtitle="x")}
+    x, y = points
+    fig["data"].append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "target",
+            "x": grid,
+            "y": target,
+            "line": {"color": "gray", "dash": "dash"},
+        }
+    )
+    fig["data"].append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": f"{len(x)} points",
+            "x": x,
+            "y": y,
+            "marker": {"color": COLORS[1], "size": 6},
+        }
+    )
+    if fit is not None:
+        depth = f" (depth {fit['depth']})" if fit.get("depth") is not None else ""
+        fig["data"].append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"network{depth}",
+                "x": fit["x"],
+                "y": _finite(fit["y"]),
+                "line": {"color": COLORS[0], "width": 3},
+            }
+        )
+        kinks = fit["kinks"]
+        if len(kinks):
+            fig["data"].append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": "kinks",
+                    "x": kinks,
+                    "y": _finite(np.interp(kinks, fit["x"], fit["y"])),
+                    "marker": {"color": COLORS[0], "size": 6, "symbol": "diamond-open"},
+                }
+            )
+    # Fixed axes: the chart stays still while the prediction moves (or runs off when a run diverges).
+    low, high = float(min(target.min(), y.min())), float(max(target.max(), y.max()))
+    margin = 0.15 * (high - low or 1.0)
+    fig["layout"]["yaxis"]["range"] = [low - margin, high + margin]
+    fig["layout"]["xaxis"]["range"] = [float(grid[0]), float(grid[-1])]
+    fig["layout"]["height"] = 340
+    fig["layout"]["legend"] = {"orientation": "h", "y": -0.22, "font": {"size": 11}}
     return fig

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from ..compare import MAX_RUNS, PRESETS, custom, preset
+from ..compare import GPU_SIZES, MAX_RUNS, PRESETS, custom, preset, presets
 from ..config import OPTIMIZER_LABELS as LABELS
 from ..config import OPTIMIZERS, STYLES, Config, ConfigError, lr_grid
 from ..record import Status, statistic
@@ -52,7 +52,7 @@ def controls(base: Config, shared) -> None:
     state = comparison()
     choice = st.radio(
         "Compare",
-        [*PRESETS, CUSTOM],
+        [*presets(shared.devices[0]), CUSTOM],
         horizontal=True,
         key="cmp_preset",
         format_func=lambda k: PRESETS.get(k, "Your own choice"),
@@ -82,9 +82,18 @@ def controls(base: Config, shared) -> None:
                 f"Every combination, up to {MAX_RUNS} runs, with your sizes and seed from the sidebar. "
                 "Styles that update by hand ignore the optimizer."
             )
-        else:
+        elif choice == "gpu":
             runs = preset(choice, seed=base.seed, steps=base.steps)
-            st.caption(f"{len(runs)} runs, seed {base.seed}, {base.steps} steps each (from the sidebar).")
+            sizes = ", ".join(f"{name} {value}" for name, value in GPU_SIZES.items())
+            st.caption(
+                f"Adam on the tutorial's random data at {sizes}, {runs[0][1].steps} steps each: the same run on "
+                "the CPU and on the GPU. Compare their steps/s."
+            )
+        else:
+            runs = preset(choice, seed=base.seed, steps=base.steps, data=base.data)
+            st.caption(
+                f"{len(runs)} runs, data {base.data}, seed {base.seed}, {base.steps} steps each (from the sidebar)."
+            )
     except ConfigError as error:
         st.error(f"Cannot compare these: {error}")
     b1, b2, _ = st.columns([1, 1, 4])
@@ -133,6 +142,8 @@ def table(runs: list[tuple[str, Config]], views: list, place=None) -> dict:
     rows = {
         "run": [],
         "style": [],
+        "data": [],
+        "device": [],
         "optimizer": [],
         "learning rate": [],
         "steps": [],
@@ -145,6 +156,8 @@ def table(runs: list[tuple[str, Config]], views: list, place=None) -> dict:
         view = views[i] if i < len(views) else None
         rows["run"].append(label)
         rows["style"].append(cfg.style)
+        rows["data"].append(cfg.data)
+        rows["device"].append(cfg.device)
         rows["optimizer"].append(LABELS[cfg.optimizer] if cfg.uses_optimizer else "by hand (SGD)")
         rows["learning rate"].append(f"{cfg.lr:g}")
         rows["steps"].append(view.state.steps_done if view else 0)

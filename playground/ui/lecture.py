@@ -1,5 +1,8 @@
 """Lecture mode: a page that fits a projector, and the eight tutorial cells as one-click presets.
 
+It also lists the keyboard shortcuts beside the run buttons and shows the code panel as what
+changed from the previous cell (``code.py``), both from ``settings.py`` and ``actions.py``.
+
 Measured against 1280x720 and 1024x768 (tests/test_browser_lecture.py): the sidebar starts
 folded away, type is larger where the audience reads (metrics, buttons, the notice, captions)
 but the page's paddings stay as they are, and the cells are pills, which wrap instead of
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..config import STYLES
+from ..config import CURVE_DATA, STYLES
 from ..styles import STYLES as STYLE_INFO
 from .settings import on_style_change
 
@@ -62,4 +65,6 @@ def presets() -> None:
         format_func=_label,
         label_visibility="collapsed",
     )
-    st.markdown(f"#### Notice: {STYLE_INFO[ss.style].notice}")
+    info = STYLE_INFO[ss.style]
+    notice = info.curve_notice if ss.data in CURVE_DATA and info.curve_notice else info.notice
+    st.markdown(f"#### Notice: {notice}")

@@ -1,4 +1,4 @@
-"""The live view: the metrics, the loss curve and the gradient charts, redrawn while a run trains.
+"""The live view: the metrics, the loss curve, a curve's fit and the gradient charts, redrawn while a run trains.
 
 Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
 trains (or waits in line to), ``LiveView.follow`` redraws them in a loop: the metrics 5 times a
@@ -18,10 +18,13 @@ import time
 import numpy as np
 import streamlit as st
 
+from .. import curves
+from ..config import CURVE_DATA, Config
 from ..pool import RunClient
-from ..record import Status, dead
+from ..record import HISTOGRAM_KINDS, Status, activation_series, dead, series
 from ..worker import Command, RunView
 from . import charts
+from .actions import send_histogram_kinds
 from .plot import plot
 from .shared import shared
 
@@ -33,6 +36,28 @@ SLOW_S = 3.0  # the gradient charts
 IDLE_S = 10.0  # while idle: tell the pool the page is still open
 PING_S = 5.0
 CROWD = 12  # live pages that each redraw at full pace; beyond, all slow down in proportion
+
+
+KIND_LABELS = {
+    "gradients": "gradients",
+    "weights": "weights",
+    "updates": "updates (what a step changed)",
+    "activations": "activations of the hidden layer",
+}
+HISTOGRAM_HINTS = {
+    "gradients": "how spread out the gradients are. The spike at 0 (left) is exact zeros: dead ReLU units.",
+    "weights": "a spread that changes far more slowly than the gradients': each step moves the weights a little.",
+    "updates": "steps far smaller than the weights (about 1/1000). With SGD an update is the gradient times "
+    "the learning rate; Adam's are all about the learning rate in size.",
+    "activations": "after the ReLU, the spike at 0 (left) is every unit that is off for an example; a unit off "
+    "for every example is dead, and gets no gradient.",
+}
+HEATMAP_HINTS = {
+    "gradients": "the band sliding down as the loss falls; gradients shrink by orders of magnitude.",
+    "weights": "a band that stays put: training moves the weights by small amounts.",
+    "updates": "the band sliding down with the gradients (SGD), or staying near the learning rate (Adam).",
+    "activations": "the band spreading as the hidden units take on their roles.",
+}
 
 
 def pace(live_pages: int) -> float:
@@ -54,21 +79,28 @@ def _session_is_open() -> bool:
 class LiveView:
     """The placeholders of everything that moves, and their drawing."""
 
-    def __init__(self, view: RunView | None, client: RunClient | None = None):
+    def __init__(self, view: RunView | None, client: RunClient | None = None, cfg: Config | None = None):
         # The same elements in every script run, whatever the state: while a run trains the script
         # does not end, and an element that moved would linger as a greyed-out copy until it does.
         self.view = view
         self.client = client
+        self.cfg = view.config if view is not None else cfg
         self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
         self.status = st.empty()
-        self.loss = st.empty()
+        self.fit = None
+        if self.cfg is not None and self.cfg.data in CURVE_DATA:  # a curve: its fit beside the loss
+            left, right = st.columns(2)
+            self.loss, self.fit = left.empty(), right.empty()
+        else:
+            self.loss = st.empty()
         g1, g2 = st.columns(2)
-        self.pick_box = g2.empty()
+        self.kind_box, self.pick_box = g1.empty(), g2.empty()
         hist, heat = g1.empty(), g2.empty()
         g3, g4 = st.columns(2)
         self.gradients = [hist, heat, g3.empty(), g4.empty()]
         self.dead = st.empty()
         self.pick = None
+        self.kind = st.session_state.get("hist_kind", "gradients")
         if view is None:
             for placeholder, (label, value) in zip(
                 self.metrics, (("Step", "0"), ("Loss", "–"), ("Steps/s", "–")), strict=False
@@ -78,9 +110,24 @@ class LiveView:
                 "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, "
                 "how their distribution moves over time, their norms and the size of each update."
             )
+            if self.fit is not None:
+                self._draw_fit()  # the points and the curve to learn, before the first step
         elif view.state.sizes:
+            self.kind = self.kind_box.selectbox(
+                "Histogram of",
+                HISTOGRAM_KINDS,
+                key="hist_kind",
+                format_func=KIND_LABELS.get,
+                on_change=send_histogram_kinds,
+                help="Recorded every k steps (Histogram every k steps), like the gradients; "
+                "a kind chosen during a run is recorded from the next of those steps on.",
+            )
+            names = self.series()
             self.pick = self.pick_box.selectbox(
-                "Tensor for the distribution over time", list(view.state.sizes), key="heatmap_tensor"
+                "Distribution over time of",
+                names,
+                key=f"heatmap_{self.kind}",
+                format_func=lambda name: name.split(".", 1)[1] if self.kind != "gradients" else name,
             )
         self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.clock = st.empty()  # see follow()
@@ -136,6 +183,13 @@ class LiveView:
         else:
             self.status.empty()
 
+    def series(self) -> list[str]:
+        """The histograms of the chosen kind: one per weight tensor, or the hidden layer before and after its ReLU."""
+        state = self.view.state
+        if self.kind == "activations":
+            return [series("activations", name) for name in activation_series(state.relu_layers[0])]
+        return [series(self.kind, name) for name in state.sizes]
+
     def _draw_curve(self) -> None:
         view = self.view
         diverged_at = view.state.last.get("step") if view.status == Status.DIVERGED else None
@@ -145,6 +199,26 @@ class LiveView:
                 "Look for: a steady fall on the log scale. A flat line means the learning rate is too "
                 "small; a jump up, or a red line where it stops, means it is too large."
             )
+        if self.fit is not None:
+            self._draw_fit()
+
+    def _draw_fit(self) -> None:
+        cfg, view = self.cfg, self.view
+        grid = curves.grid()
+        figure = charts.fit_figure(
+            cfg.data,
+            curves.points(cfg.data, cfg.n, cfg.seed),
+            grid,
+            curves.target(cfg.data, grid),
+            view.fit if view is not None else None,
+        )
+        with self.fit.container():
+            plot(figure, "fit", live=bool(view and view.running))
+            dynamic = " DynamicNet: at the depth its last step drew." if cfg.style == "dynamic" else ""
+            st.caption(
+                "Look for: the blue line bending onto the dashed curve. Each diamond is a kink, where one "
+                f"hidden unit's ReLU turns on or off. {curves.LESSONS[cfg.data]}{dynamic}"
+            )
 
     def draw_slow(self) -> None:
         view = self.view
@@ -152,7 +226,7 @@ class LiveView:
         if stamp == self.drawn_slow:
             return
         self.drawn_slow = stamp
-        names, sizes, live = list(view.state.sizes), view.state.sizes, view.running
+        names, live = list(view.state.sizes), view.running
         if not len(view.history) or not names:
             return
         edges = {
@@ -160,14 +234,19 @@ class LiveView:
             for name, low in view.state.edges_low.items()
         }
         hist, heat, norm, ratio = self.gradients
+        kind, shown = self.kind, self.series()
         with hist.container():
-            plot(charts.histogram_figure(view.histograms, names, edges, sizes), "histogram", live)
-            st.caption("Look for: how spread out the gradients are. A tall spike of exact zeros is dead ReLU units.")
+            plot(charts.histogram_figure(view.histograms, shown, edges, kind), "histogram", live)
+            if not any(name in edges for name in shown):
+                st.caption(
+                    f"No histogram of the {kind} yet: they are recorded from the next step that is a multiple "
+                    f"of {view.histograms.every} on. Press Train or Step."
+                )
+            st.caption(f"Look for: {HISTOGRAM_HINTS[kind]}")
         with heat.container():
             if self.pick in edges:
-                figure = charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], sizes[self.pick])
-                plot(figure, "heatmap", live)
-            st.caption("Look for: the band sliding down as the loss falls; gradients shrink by orders of magnitude.")
+                plot(charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], kind), "heatmap", live)
+            st.caption(f"Look for: {HEATMAP_HINTS[kind]}")
         with norm.container():
             figure = charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||")
             plot(figure, "norms", live)

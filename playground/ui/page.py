@@ -6,6 +6,7 @@ Each job has a file of its own in this package:
 - ``settings.py``: the settings (link, sidebar, rules, URL)
 - ``actions.py``: the run and the buttons that act on it
 - ``live.py``: the live view (metrics, loss curve, gradient charts)
+- ``code.py``: the code panel, and what changed from the previous cell
 - ``inspector.py``, ``downloads.py``, ``lecture.py``, ``compare_view.py``
 - ``charts.py`` builds the figures; ``plot.py`` draws them
 """
@@ -19,6 +20,7 @@ from ..styles import STYLES as STYLE_INFO
 from ..worker import Command
 from . import compare_view, lecture
 from .actions import client, run_buttons, sync_run
+from .code import code_panel
 from .downloads import downloads
 from .inspector import inspector
 from .live import FAST_S, IDLE_S, LiveView, heartbeat
@@ -73,7 +75,7 @@ def main() -> None:
         # On a projector the charts take the whole width and the code goes below them.
         left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
         with left:
-            live = LiveView(c.view if c else None, c)
+            live = LiveView(c.view if c else None, c, cfg)
             if c is not None:
                 live.draw_fast()
                 live.draw_slow()
@@ -81,9 +83,7 @@ def main() -> None:
             with st.empty().container():
                 downloads(c.view if c else None)
         with right:
-            st.subheader("The code that runs")
-            st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.")
-            st.code(info.source(), language="python", line_numbers=True)
+            code_panel(ss.style)
     with compare_tab:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
         comparing = compare_view.comparison()["running"]

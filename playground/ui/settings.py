@@ -13,6 +13,10 @@ import streamlit as st
 
 from .. import links
 from ..config import (
+    CURVE_DATA,
+    CURVE_SIZES,
+    DATA,
+    DATA_LABELS,
     OPTIMIZER_LABELS,
     OPTIMIZERS,
     SETTINGS_BY_NAME,
@@ -29,8 +33,11 @@ from .shared import shared
 
 RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
 
+CURVE_SPEED = 50  # steps a second, the speed a curve starts with: 500 steps in 10 s
+
 #: Controls that lecture mode can hide (their values are kept).
 HIDEABLE = (
+    "data",
     "n",
     "d_in",
     "hidden",
@@ -67,10 +74,13 @@ def init_state() -> None:
         ss.hide = [h for h in asked if h in HIDEABLE]
         for h in sorted(set(asked) - set(HIDEABLE)):
             ss.warnings.append(f"From the link: hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
-    ss.setdefault("speed_mode", "As fast as possible")
-    ss.setdefault("speed_cap", 20)
+    ss.setdefault("show_diff", ss.lecture)  # lecture mode shows what changed from the previous cell
+    ss.setdefault("hist_kind", "gradients")
+    curve = ss.data in CURVE_DATA  # a curve trains in a blink: slow motion, to watch it fit
+    ss.setdefault("speed_mode", "Slow motion" if curve else "As fast as possible")
+    ss.setdefault("speed_cap", CURVE_SPEED if curve else 20)
     ss.setdefault("client", None)  # the run (actions.py)
-    for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide"):
+    for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide", "show_diff", "hist_kind"):
         ss[name] = ss[name]  # keep the values of controls that lecture mode hides
 
 
@@ -86,12 +96,33 @@ def reconcile() -> None:
 
 
 def on_style_change() -> None:
-    """Choosing a style loads its tutorial defaults (learning rate, optimizer, precision)."""
+    """Choosing a style loads its tutorial defaults (learning rate, optimizer, precision); on a
+    curve, the style's learning rate for it."""
     ss = st.session_state
-    defaults = Config.for_style(ss.style).to_dict()
+    defaults = Config.for_style(ss.style, data=ss.data).to_dict()
     for name in (*STYLE_DEFAULTS[ss.style], "momentum", "dtype"):
         ss[name] = defaults[name]
     ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
+
+
+def on_data_change() -> None:
+    """Choosing data loads its sizes (a curve: one input, one output) and the style's learning rate for it."""
+    ss = st.session_state
+    defaults = Config.for_style(ss.style, data=ss.data).to_dict()
+    for name in (*CURVE_SIZES, "lr"):
+        ss[name] = defaults[name]
+    sizes = ", ".join(f"{name} {defaults[name]}" for name in CURVE_SIZES)
+    ss.notices.append(f"Loaded the defaults for data {ss.data}: {sizes}, learning rate {defaults['lr']:g}.")
+    if ss.data in CURVE_DATA:  # a few thousand steps a second: slow motion, to watch the fit
+        ss.speed_mode, ss.speed_cap = "Slow motion", CURVE_SPEED
+        ss.notices.append(f"Slow motion, {CURVE_SPEED} steps a second: a curve trains in a blink otherwise.")
+    else:
+        ss.speed_mode = "As fast as possible"
+
+
+def on_lecture_change() -> None:
+    """Lecture mode shows what changed from the previous cell; leaving it shows the file again."""
+    st.session_state.show_diff = st.session_state.lecture
 
 
 def _number(container, name: str, step: int = 1, **kwargs) -> None:
@@ -124,10 +155,22 @@ def sidebar() -> None:
         on_change=on_style_change,
         format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
     )
+    if shown("data"):
+        sb.selectbox(
+            SETTINGS_BY_NAME["data"].label,
+            DATA,
+            key="data",
+            on_change=on_data_change,
+            format_func=DATA_LABELS.get,
+            help="The tutorial fits random numbers; a curve (one input x, one output y) shows the fit in a chart.",
+        )
     c1, c2 = sb.columns(2)
     for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
         if shown(name):
-            _number(column, name)
+            _number(column, name, disabled=bool(unused(name, values)))
+    for name, label in (("d_in", "Input size"), ("d_out", "Output size")):
+        if shown(name):
+            why_unused(sb, name, label)
     if shown("lr"):
         sb.select_slider(
             "Learning rate (log scale)",
@@ -171,6 +214,7 @@ def sidebar() -> None:
     sb.toggle(
         "Lecture mode",
         key="lecture",
+        on_change=on_lecture_change,
         help="Big type and charts for a projector; the eight tutorial "
         "cells as presets; hides the controls you choose below.",
     )

@@ -1,0 +1,59 @@
+"""The curves a network can visibly learn: one input x on [-pi, pi], one output y = f(x).
+
+The data setting ``random`` is the tutorial's data, drawn in ``problem.py``. Every other
+data set is a curve: N training points with x drawn uniformly on [-pi, pi] (sorted, so
+the step inspector's first numbers read left to right) and y = f(x), plus noise for
+``noisy_sin``; the fit chart draws the curve itself on a fine grid.
+
+NumPy only, and from a generator of its own seeded by the run's seed: ``problem.py``
+hands these points to the styles, and the app's server, which never imports torch,
+draws the same points in the fit chart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LOW, HIGH = -math.pi, math.pi
+GRID_POINTS = 201  # where the fit chart draws the target and the network's prediction
+NOISE = 0.3  # noisy_sin: the standard deviation of the noise added to each point's y
+
+#: Per curve: what it teaches (the page shows it under the fit chart).
+LESSONS = {
+    "sin": "The target of PyTorch's current tutorial. Each hidden unit adds one kink to the line; training "
+    "moves the kinks and the slopes between them until the line follows the curve.",
+    "abs": "A single kink at 0: two ReLU units could draw it exactly, yet all of them share the work.",
+    "step": "A jump: ReLUs are continuous, so the line can only ramp up steeply between the two points "
+    "beside x = 0, and most of the loss that is left sits there.",
+    "noisy_sin": "Points scattered around sin(x). Fit them longer with Adam (optim), a large H (1000) and "
+    "5000 steps, and the line starts to chase the noise: the loss falls below what the noise alone "
+    "costs (5.8 for 64 points) while the line moves away from the sine (overfitting).",
+}
+
+
+def target(data: str, x: np.ndarray) -> np.ndarray:
+    """The curve ``data`` without noise, at ``x``."""
+    if data in ("sin", "noisy_sin"):
+        return np.sin(x)
+    if data == "abs":
+        return np.abs(x)
+    if data == "step":
+        return (x >= 0).astype(np.float64)
+    raise ValueError(f"data: {data!r} is no curve")
+
+
+def points(data: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` training points of curve ``data`` for ``seed``: x and y, float64, shape (n,)."""
+    rng = np.random.Generator(np.random.PCG64([seed, 7]))  # a stream of its own, whatever the style
+    x = np.sort(rng.uniform(LOW, HIGH, n))
+    y = target(data, x)
+    if data == "noisy_sin":
+        y = y + NOISE * rng.standard_normal(n)
+    return x, y
+
+
+def grid() -> np.ndarray:
+    """Where the fit chart evaluates the curve and the network: evenly over [-pi, pi]."""
+    return np.linspace(LOW, HIGH, GRID_POINTS)

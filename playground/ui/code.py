@@ -1,0 +1,79 @@
+"""The code panel: the style's file as the engine runs it, or what changed from the previous cell."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from ..codediff import Fold, Line, changed, previous, style_diff
+from ..styles import STYLES as STYLE_INFO
+
+CSS = """
+<style>
+  .bp-diff { font-family: "Source Code Pro", monospace; font-size: 0.8rem; line-height: 1.45;
+             border: 1px solid rgba(128, 128, 128, 0.3); border-radius: 0.5rem; padding: 0.5rem 0; overflow-x: auto; }
+  .bp-diff .ln { display: flex; white-space: pre; padding: 0 0.5rem; }
+  .bp-diff .no { display: inline-block; width: 2.2em; text-align: right; opacity: 0.45; flex: none; }
+  .bp-diff .sign { display: inline-block; width: 1.4em; text-align: center; flex: none; font-weight: bold; }
+  .bp-diff .added { background: rgba(46, 160, 67, 0.22); }
+  .bp-diff .added .sign { color: rgb(26, 127, 55); }
+  .bp-diff .removed { background: rgba(248, 81, 73, 0.20); }
+  .bp-diff .removed .sign { color: rgb(207, 34, 46); }
+  .bp-diff details > summary { cursor: pointer; opacity: 0.7; padding: 0.1rem 0.5rem 0.1rem 4.9em;
+                               background: rgba(128, 128, 128, 0.08); list-style: none; }
+  .bp-diff details[open] > summary { opacity: 0.5; }
+</style>
+"""
+
+
+def _line(line: Line) -> str:
+    sign = {"added": "+", "removed": "−", "same": " "}[line.kind]
+    old = "" if line.old is None else line.old
+    new = "" if line.new is None else line.new
+    return (
+        f'<div class="ln {line.kind}" data-kind="{line.kind}"><span class="no">{old}</span>'
+        f'<span class="no">{new}</span><span class="sign">{sign}</span>'
+        f"<span>{html.escape(line.text) or ' '}</span></div>"
+    )
+
+
+def diff_html(parts: list[Line | Fold]) -> str:
+    """The diff as HTML: added and removed lines highlighted, each unchanged run folded (click to open)."""
+    out = ['<div class="bp-diff">']
+    for part in parts:
+        if isinstance(part, Fold):
+            count = len(part.lines)
+            out.append(f'<details class="fold"><summary>⋯ {count} unchanged line{"s" * (count != 1)}</summary>')
+            out += [_line(line) for line in part.lines]
+            out.append("</details>")
+        else:
+            out.append(_line(part))
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def code_panel(style: str) -> None:
+    """The file that runs; with the toggle on, what changed from the previous cell."""
+    info = STYLE_INFO[style]
+    before = previous(style)
+    st.subheader("The code that runs")
+    st.toggle(
+        f"What changed from the previous cell ({before})" if before else "What changed from the previous cell",
+        key="show_diff",
+        disabled=before is None,
+        help="This cell's file against the previous cell's, in the tutorial's order: added lines in green, "
+        "removed ones in red, unchanged runs folded (click one to open it).",
+    )
+    if st.session_state.get("show_diff") and before is not None:
+        parts = style_diff(style)
+        added, removed = changed(parts)
+        st.caption(
+            f"`{info.module}.py` against `{STYLE_INFO[before].module}.py` (the previous cell, {before}): "
+            f"{added} lines added, {removed} removed."
+        )
+        st.html(CSS + diff_html(parts))
+        return
+    first = " It is the first cell: nothing comes before it to compare." if before is None else ""
+    st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.{first}")
+    st.code(info.source(), language="python", line_numbers=True)
