@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import date
 from pathlib import Path
 
@@ -75,18 +76,25 @@ def stop(server: subprocess.Popen) -> None:
 
 
 def to_button(page, script: str) -> tuple[float, subprocess.Popen]:
-    """Start ``script``'s server; seconds until its Train button is visible in ``page``."""
+    """Start ``script``'s server; seconds until its Train button is visible in ``page``.
+
+    The page is opened as soon as the server's health check answers (polled every 20 ms, as a
+    browser pointed at a server still starting would retry), then waits for the button.
+    """
     port = _free_port()
     started = time.monotonic()
     server = serve(script, port)
     while True:
         try:
-            page.goto(f"http://127.0.0.1:{port}/", timeout=5_000)
-            break
-        except Exception:  # not listening yet
-            if time.monotonic() - started > 60:
-                raise
-            time.sleep(0.05)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    break
+        except OSError:  # not listening yet
+            pass
+        if time.monotonic() - started > 60 or server.poll() is not None:
+            raise RuntimeError(f"{script}: the server did not start")
+        time.sleep(0.02)
+    page.goto(f"http://127.0.0.1:{port}/")
     page.get_by_role("button", name="Train").wait_for(state="visible", timeout=60_000)
     return time.monotonic() - started, server
 

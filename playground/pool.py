@@ -367,7 +367,10 @@ class Pool:
         with self.lock:
             if process not in self.processes:
                 return  # closed on purpose
-            self.processes[self.processes.index(process)] = Process(self, self.orphan_s * 2)
+            try:
+                self.processes[self.processes.index(process)] = Process(self, self.orphan_s * 2)
+            except (EOFError, OSError):  # the fork server is gone too: the server is shutting down
+                self.processes.remove(process)  # the next Train starts one (_least_busy), if it can
             for run in [r for r in self.runs.values() if process in (r.process, r.parked_in)]:
                 run.inbox.append(Update(error=CRASHED))
                 run.arrived.set()
