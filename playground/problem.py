@@ -14,6 +14,7 @@ bias, without which every hidden unit would kink at x = 0 (w1 has a row for it).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,16 +33,56 @@ class Linear:
 
 @dataclass
 class Problem:
+    """The data, and the starting weights drawn when a style first asks for them.
+
+    Each kind of weight has a generator stream of its own, so a style that never asks for
+    some (the bias-free ones never use ``linear1``; only DynamicNet uses ``middle``, H x H)
+    costs no time drawing them, and the others' numbers are the same either way.
+    """
+
     x: torch.Tensor
     y: torch.Tensor
-    w1: torch.Tensor  # (D_in, H), bias-free styles
-    w2: torch.Tensor  # (H, D_out)
-    linear1: Linear  # D_in -> H
-    linear2: Linear  # H -> D_out
-    middle: Linear  # H -> H, DynamicNet only
     dtype: torch.dtype
     device: torch.device
+    seed: int
+    d_in: int
+    hidden: int
+    d_out: int
     ones_column: bool = False  # a curve, for a bias-free style: x has a column of ones (see above)
+
+    def _stream(self, k: int) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed * 4 + k)  # 0: the data (make_problem)
+
+    @functools.cached_property
+    def _free(self) -> tuple[torch.Tensor, torch.Tensor]:
+        gen = self._stream(1)
+        w1 = torch.randn(self.x.shape[1], self.hidden, generator=gen, dtype=torch.float64)  # D_in, or x and ones
+        return w1, torch.randn(self.hidden, self.d_out, generator=gen, dtype=torch.float64)
+
+    @functools.cached_property
+    def _linear(self) -> tuple[Linear, Linear]:
+        gen = self._stream(2)
+        return _uniform_linear(gen, self.d_in, self.hidden), _uniform_linear(gen, self.hidden, self.d_out)
+
+    @property
+    def w1(self) -> torch.Tensor:  # (D_in, H), bias-free styles
+        return self._free[0]
+
+    @property
+    def w2(self) -> torch.Tensor:  # (H, D_out)
+        return self._free[1]
+
+    @property
+    def linear1(self) -> Linear:  # D_in -> H
+        return self._linear[0]
+
+    @property
+    def linear2(self) -> Linear:  # H -> D_out
+        return self._linear[1]
+
+    @functools.cached_property
+    def middle(self) -> Linear:  # H -> H, DynamicNet only: a stream of its own, so its outer layers equal TwoLayerNet's
+        return _uniform_linear(self._stream(3), self.hidden, self.hidden)
 
     def tensor(self, value: torch.Tensor) -> torch.Tensor:
         """A fresh copy of ``value`` in this run's dtype, on this run's device."""
@@ -89,8 +130,7 @@ def _uniform_linear(gen: torch.Generator, fan_in: int, fan_out: int) -> Linear:
 
 def make_problem(cfg: Config) -> Problem:
     device = resolve(cfg.device)
-    gens = [torch.Generator().manual_seed(cfg.seed * 4 + k) for k in range(4)]
-    data, free, linear, middle = gens
+    data = torch.Generator().manual_seed(cfg.seed * 4)  # the weights' streams are 1, 2 and 3 (Problem)
     N, D_in, H, D_out = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
     ones_column = False
     if cfg.data in CURVE_DATA:  # one input, one output: the points of a curve
@@ -101,11 +141,5 @@ def make_problem(cfg: Config) -> Problem:
     else:
         x = torch.randn(N, D_in, generator=data, dtype=torch.float64)
         y = torch.randn(N, D_out, generator=data, dtype=torch.float64)
-    w1 = torch.randn(x.shape[1], H, generator=free, dtype=torch.float64)  # D_in, or 2: x and the ones
-    w2 = torch.randn(H, D_out, generator=free, dtype=torch.float64)
-    linear1 = _uniform_linear(linear, D_in, H)
-    linear2 = _uniform_linear(linear, H, D_out)
-    # A stream of its own, so DynamicNet's outer layers equal TwoLayerNet's.
-    mid = _uniform_linear(middle, H, H)
     dtype = getattr(torch, cfg.dtype)
-    return Problem(x, y, w1, w2, linear1, linear2, mid, dtype=dtype, device=device, ones_column=ones_column)
+    return Problem(x, y, dtype, device, cfg.seed, D_in, H, D_out, ones_column=ones_column)

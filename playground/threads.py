@@ -5,10 +5,13 @@ rounds differently from one. So the count is a setting (``threads``; 0 means "ch
 the chosen count is written into the run's config before it starts, and a run file
 replays with the threads it used.
 
-What to choose, measured on 2 cores: NumPy's matrix products (OpenBLAS) gain from every
-core even at the tutorial's sizes (0.72 against 1.02 ms/step), while torch at those sizes
-is faster on one thread (0.92 against 1.20 ms/step: its OpenMP threads cost more than they
-save on 64x1000x100 products) and gains from more only when a step's products are large.
+What to choose: every core the run may use (up to ``MAX_THREADS``), as the tutorial's own
+script gets from torch's and OpenBLAS's defaults. On a quiet 2-core machine the tutorial's
+tensor cell runs at 0.25 ms/step on two threads against 0.39 on one (``benchmarks.cli_vs_script``);
+an earlier rule gave torch one thread below 5e7 multiply-adds a step, from a measurement
+(0.92 against 1.20 ms/step) taken while other work held a core. Where the app trains, the
+cores are shared: the pool gives each training process (cores - 1) / processes, leaving the
+server and the browser a core, so on a small host its runs train on one thread.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import os
 from .config import Config
 
 MAX_THREADS = 8  # past this a 2-layer net of these sizes gains nothing
-LARGE = 5e7  # multiply-adds in a forward pass from which torch gains from several threads
 
 
 def cores() -> int:
@@ -29,22 +31,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def work(cfg: Config) -> float:
-    """Multiply-adds of one forward pass (DynamicNet at its deepest)."""
-    middle = cfg.max_depth * cfg.n * cfg.hidden * cfg.hidden if cfg.style == "dynamic" else 0
-    return cfg.n * cfg.d_in * cfg.hidden + middle + cfg.n * cfg.hidden * cfg.d_out
-
-
 def choose(cfg: Config, available: int | None = None) -> int:
-    """The threads ``cfg`` trains on: its own setting, else chosen from ``available`` cores and the run."""
+    """The threads ``cfg`` trains on: its own setting, else every one of ``available`` cores (8 at most)."""
     if cfg.threads:
         return cfg.threads
-    available = max(1, min(available or cores(), MAX_THREADS))
     if cfg.device != "cpu":
         return 1  # the GPU does the work; one thread feeds it
-    if cfg.style == "numpy" or work(cfg) >= LARGE:
-        return available
-    return 1
+    return max(1, min(available or cores(), MAX_THREADS))
 
 
 def resolved(cfg: Config, available: int | None = None) -> Config:

@@ -13,15 +13,14 @@ from playground import threads
 from playground.config import Config, ConfigError
 
 
-def test_numpy_takes_every_core_torch_only_for_large_products():
+def test_every_style_takes_every_core_it_may_use_as_the_tutorials_script_does():
     tutorial = {"n": 64, "d_in": 1000, "hidden": 100, "d_out": 10}
     large = {"n": 512, "d_in": 1000, "hidden": 2000, "d_out": 10}
-    assert threads.choose(Config.for_style("numpy", **tutorial), available=4) == 4
-    for style in ("tensor", "autograd", "function", "nn", "optim", "module", "dynamic"):
-        assert threads.choose(Config.for_style(style, **tutorial), available=4) == 1, style
-        assert threads.choose(Config.for_style(style, **large), available=4) == 4, style
+    for style in ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic"):
+        for sizes in (tutorial, large):
+            assert threads.choose(Config.for_style(style, **sizes), available=4) == 4, style
+            assert threads.choose(Config.for_style(style, **sizes), available=1) == 1, style  # the app, 2 cores
     assert threads.choose(Config.for_style("numpy", **large), available=64) == threads.MAX_THREADS
-    assert threads.choose(Config.for_style("module", **large), available=1) == 1
 
 
 def test_a_setting_overrides_the_choice_and_is_checked():
