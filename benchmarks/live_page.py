@@ -7,7 +7,8 @@ a learner's laptop would), sets the run length, presses Train and records in
 the page, with a MutationObserver, every change of the Step metric. From those:
 steps per second as the page saw them, and page updates per second. The bare
 loop (the tutorial's cell, ``benchmarks.bare_loops``) runs in this process,
-in the same session, right before each page run: the ratio is what to trust.
+in the same session, right before each page run, on as many threads as the app's runs get
+(the pool's choice: one on 2 cores): the ratio is what to trust.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.bare_loops import BARE
-from playground.config import Config
+from playground import threads
+from playground.config import Config, Limits
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,12 @@ OBSERVER = """
   new MutationObserver(read).observe(document.body, {subtree: true, childList: true, characterData: true});
 }
 """
+
+
+def app_threads() -> int:
+    """The threads the app's runs train on here (the pool's choice), so both sides use as many."""
+    limits = Limits.from_env()
+    return max(1, (threads.cores() - 1) // limits.training_processes)
 
 
 def bare_ms_per_step(style: str, steps: int) -> float:
@@ -88,6 +96,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
+
+    threads.apply(app_threads())  # the bare loop on the threads the app's run trains on
 
     port = _free_port()
     rows = []
