@@ -59,8 +59,8 @@ def test_lecture_mode_fits_a_projector_before_and_after_train(browser, server, w
         page.goto(server + LECTURE_LINK)
         page.get_by_role("button", name="Train").wait_for()
         page.get_by_text("Notice:").wait_for()
-        for cell in ("1. numpy", "8. dynamic"):  # the eight cells, each readable
-            assert page.get_by_text(cell, exact=True).is_visible()
+        for cell in ("1. numpy", "8. dynamic"):  # the eight cells, each readable (drawn after the notice)
+            page.get_by_text(cell, exact=True).wait_for(state="visible")
         check_first_screen(page, "before Train")
         page.get_by_role("button", name="Train").click()
         page.locator('[data-testid="stAlert"]', has_text="Finished 500 steps").wait_for(timeout=90_000)
