@@ -59,6 +59,13 @@ def test_slow_motion_at_1_2_and_5_steps_per_second_never_breaks_the_page(page, s
     page.get_by_role("button", name="Pause").click()
 
 
+def settled(page) -> None:
+    """Wait until the page's script run has ended (Streamlit marks the app "notRunning"): a click
+    that lands while a rerun replaces the download button can fetch a file the rerun removed."""
+    page.wait_for_timeout(100)  # the click's rerun starts
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=30_000)
+
+
 def _download(page, label: str) -> bytes:
     with page.expect_download() as caught:
         page.get_by_role("button", name=label).click()
@@ -114,6 +121,7 @@ def test_downloads_arrive_every_time_across_reruns_while_another_visitor_trains(
         for i in range(20):
             # A full rerun between clicks (the speed is no run setting: the run and its files stay).
             speeds.filter(has_text="Slow motion" if i % 2 == 0 else "As fast as possible").click()
+            settled(page)  # then click, as a person does once the page has redrawn
             assert _download(page, "Download CSV") == first_csv, f"CSV, click {i + 1}"
             assert _download(page, "Download JSON") == first_json, f"JSON, click {i + 1}"
         assert visitor.get_by_role("button", name="Pause").is_enabled()  # still training throughout
