@@ -32,7 +32,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check . && $(BIN)/ruff check .
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.first_seconds
 	$(BIN)/python -m benchmarks.engine_overhead
+	$(BIN)/python -m benchmarks.cli_vs_script
 	$(BIN)/python -m benchmarks.live_page
 
 container:
