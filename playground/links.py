@@ -53,6 +53,17 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _chosen(name: str, raw: dict[str, Any], warnings: list[str]) -> Any:
+    """The link's value of a setting that others' defaults depend on (style, data), else its default."""
+    setting = SETTINGS_BY_NAME[name]
+    if name in raw:
+        try:
+            return setting.parse(raw[name])
+        except ConfigError as error:
+            warnings.append(f"{error}. Using {setting.default}.")
+    return setting.default
+
+
 def from_query(
     params: dict[str, Any], available_devices: list[str] | None = None, limits: Limits | None = None
 ) -> tuple[Config, list[str]]:
@@ -62,20 +73,8 @@ def from_query(
     for name in sorted(set(raw) - set(LINK_SETTINGS) - set(PAGE_PARAMETERS)):
         warnings.append(f"Ignored the unknown link parameter {name!r}.")
 
-    style_setting = SETTINGS_BY_NAME["style"]
-    style = style_setting.default
-    if "style" in raw:
-        try:
-            style = style_setting.parse(raw["style"])
-        except ConfigError as error:
-            warnings.append(f"{error}. Using {style}.")
-    data_setting = SETTINGS_BY_NAME["data"]
-    data = data_setting.default
-    if "data" in raw:
-        try:
-            data = data_setting.parse(raw["data"])
-        except ConfigError as error:
-            warnings.append(f"{error}. Using {data}.")
+    style = _chosen("style", raw, warnings)
+    data = _chosen("data", raw, warnings)
     defaults = Config.for_style(style, data=data).to_dict()  # a curve's sizes and rate, where it is one
 
     values: dict[str, Any] = {"style": style, "data": data}
