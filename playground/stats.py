@@ -118,7 +118,7 @@ class Histograms:
         self.bins = bins
         self.low: dict[str, int] = {}  # per tensor: exponent of the lowest edge
         self._index: dict[str, np.ndarray] = {}
-        self._scratch: dict[str, np.ndarray] = {}  # exponents, reused (see GradientStats)
+        self._scratch: dict[str, tuple] = {}  # |bits| and exponents, reused (see GradientStats)
         self._before: dict[str, np.ndarray] = {}  # the weights before the step, for its update
 
     def edges(self, name: str) -> np.ndarray:
@@ -171,19 +171,23 @@ class Histograms:
         row[counts(key)], row[zeros(key)] = self._count(key, values)
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
+        # Measured at 100k float32 values (benchmarks.engine_overhead): the bincount is most of
+        # the cost (~150 us); zeros are counted on the integer bits, 4x faster than on the floats.
         if g.dtype == np.float32:
-            bits, shift, mask, bias, size = g.view(np.int32), 23, 0xFF, 127, 256
+            bits, sign, shift, bias, size = g.view(np.uint32), np.uint32(0x7FFFFFFF), 23, 127, 256
         else:
-            bits, shift, mask, bias, size = g.view(np.int64), 52, 0x7FF, 1023, 2048
-        exponent = self._scratch.get(name)
-        if exponent is None or exponent.shape != g.shape:
-            exponent = self._scratch[name] = np.empty(g.shape, dtype=np.intp)
-        np.right_shift(bits, shift, out=exponent)
-        np.bitwise_and(exponent, mask, out=exponent)
+            bits, sign, shift, bias, size = g.view(np.uint64), np.uint64(0x7FFFFFFFFFFFFFFF), 52, 1023, 2048
+        magnitude, exponent = self._scratch.get(name, (None, None))
+        if magnitude is None or magnitude.shape != g.shape or magnitude.dtype != bits.dtype:
+            magnitude, exponent = np.empty_like(bits), np.empty(g.shape, dtype=np.intp)
+            self._scratch[name] = magnitude, exponent
+        np.bitwise_and(bits, sign, out=magnitude)  # |g|'s bits: exponent, then mantissa
+        np.right_shift(magnitude, shift, out=exponent, casting="unsafe")
         raw = np.bincount(exponent.ravel(), minlength=size)
         # raw[0] holds zeros and subnormal numbers; only then is counting zeros worth a pass
-        zeros = g.size - np.count_nonzero(g) if raw[0] else 0
+        zeros = g.size - np.count_nonzero(magnitude) if raw[0] else 0
         raw[0] -= zeros
+        mask = size - 1  # the exponent of inf and NaN
         if name not in self.low:
             used = np.flatnonzero(raw[:mask])  # not inf/NaN (all exponent bits set)
             top = int(used[-1]) - bias + 2 if len(used) else 0

@@ -13,7 +13,8 @@ rows between). Every ``hist_every`` steps the gradient histograms go to
 ``trainer.histograms``. A pass of statistics, or of histograms, costs about half
 a training step at the tutorial's sizes, so by default each is taken every 20
 steps (the README's benchmark has the cost); ``stats_every=1`` records
-everything at every step. Both logs are bounded (see ``history``).
+everything at every step. Both logs are bounded (see ``history``). ``Trainer(cfg, statistics=False, histograms=False)``
+records the loss alone: what the command line does when it prints nothing more.
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
 
@@ -45,7 +46,9 @@ MAX_KINKS = 512  # kinks marked in the fit chart; beyond, the grid alone
 
 
 class Trainer:
-    def __init__(self, cfg: Config, changes: Sequence[Change] = ()):
+    def __init__(
+        self, cfg: Config, changes: Sequence[Change] = (), *, statistics: bool = True, histograms: bool = True
+    ):
         cfg = Config.from_dict(cfg.to_dict())  # a Config(...) built by hand is checked too
         for change in changes:
             if change.setting not in LIVE_SETTINGS:
@@ -63,9 +66,11 @@ class Trainer:
         self.last_histograms: dict | None = None  # the histogram row of the last step, if any
         self.history = Log(HISTORY_ROWS)
         self.histograms = Log(HISTOGRAM_ROWS, every=cfg.hist_every)
-        self.stats = GradientStats(self.net)
+        self.stats = GradientStats(self.net) if statistics else None  # it keeps copies of the weights
         self.binning = Histograms(cfg.hist_bins)
         self.histogram_kinds: tuple[str, ...] = ("gradients",)  # see set_histogram_kinds
+        # What is recorded besides the loss; a caller that shows neither (the CLI) skips their cost.
+        self.statistics, self.recording_histograms = statistics, histograms
         self._fit: dict | None = None  # the last fit(), for the step it describes
         self._apply_due()
 
@@ -133,10 +138,11 @@ class Trainer:
         if self.finished:
             return None
         t = self.steps_done
-        detailed = t % self.cfg.stats_every == 0 and self.history.wants(t)
+        detailed = self.statistics and t % self.cfg.stats_every == 0 and self.history.wants(t)
         if detailed:
             self.stats.remember_weights(self.net)
-        extra = self.histogram_kinds[1:] if self.histograms.wants(t) else ()  # beyond the gradients
+        counted = self.recording_histograms and self.histograms.wants(t)
+        extra = self.histogram_kinds[1:] if counted else ()  # beyond the gradients
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
             before = self.binning.before_step(self.net, extra) if extra else None
             loss = self.net.step()
@@ -150,7 +156,7 @@ class Trainer:
         self.last = row
         self.kept = self.history.append(row)
         self.last_histograms = None
-        if self.histograms.wants(t):
+        if counted:
             self.last_histograms = {"step": t, **self.binning.measure(self.net)}
             if extra:
                 self.last_histograms.update(before)

@@ -60,7 +60,10 @@ def test_without_a_setting_the_cli_records_the_count_it_chose(tmp_path):
     path = tmp_path / "run.json"
     done = cli("--style", "numpy", "--steps", "5", "--save", str(path))
     assert done.returncode == 0, done.stderr
-    assert json.loads(path.read_text())["config"]["threads"] == threads.choose(Config.for_style("numpy"))
+    saved = json.loads(path.read_text())
+    assert saved["config"]["threads"] == threads.choose(Config.for_style("numpy"))
+    # A saved run keeps its gradient statistics, as the app's export does (stats_every=20: step 0).
+    assert saved["history"]["w1.grad_norm"][0] > 0
 
 
 def test_an_unwritable_save_path_is_a_one_line_error(tmp_path):

@@ -229,6 +229,20 @@ def test_statistics_only_every_k_steps():
     assert list(trainer.histograms["step"]) == [0, 4, 8]
 
 
+@pytest.mark.parametrize("style", STYLES)
+def test_recording_nothing_but_the_loss_changes_nothing_else(style):
+    # What the command line does when it prints only losses: the run is the same, bit for bit.
+    cfg = Config.for_style(style, steps=30, stats_every=1, hist_every=1, **SMALL)
+    full, bare = Trainer(cfg), Trainer(cfg, statistics=False, histograms=False)
+    full.run()
+    bare.run()
+    assert bare.stats is None and len(bare.histograms) == 0 and bare.last_histograms is None
+    assert set(bare.history.names()) == {"step", "loss", "lr"} | ({"depth"} if style == "dynamic" else set())
+    for name in bare.history.names():
+        np.testing.assert_array_equal(bare.history[name], full.history[name], err_msg=name)
+    assert (bare.status, bare.message) == (full.status, full.message)
+
+
 # --- devices -----------------------------------------------------------------------------
 
 
