@@ -292,10 +292,12 @@ class LiveView:
                 if tick >= slow_due:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
-                time.sleep(max(0.0, FAST_S * slower - (time.monotonic() - tick)))
+                # Until the next redraw, take in what arrives, and stop waiting the moment the run ends.
+                due = tick + FAST_S * slower
+                while c.active and (left := due - time.monotonic()) > 0:
+                    c.poll(wait=left)
             # The run stopped: show how it ended now; the rerun after it redraws the buttons.
-            self.draw_fast()
-            self.draw_slow()
+            self.draw_fast(curve=False)
         finally:
             shared().following(-1)
         st.rerun()
