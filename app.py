@@ -1,9 +1,27 @@
-"""Backprop Playground: `streamlit run app.py`. The page lives in playground/ui/page.py."""
+"""Backprop Playground: `streamlit run app.py`. The page is page.py (playground/ui/page.py).
 
-# Streamlit runs this file as __main__. A training worker process re-imports the
-# main file as __mp_main__ (multiprocessing does); the guard keeps it from
-# drawing a page there.
-if __name__ == "__main__":
-    from playground.ui.page import main
+This file is the server: Streamlit finds ``app`` below and serves page.py to every visitor.
+What it adds is a start-up hook: the training processes' fork server (it imports torch,
+seconds of CPU, at the lowest priority; see playground/warm.py) starts with the server,
+while the first browser is still loading Streamlit's own JavaScript, instead of with the
+first page. Measured by ``benchmarks.first_seconds``: a Train pressed the moment the page
+appears no longer waits for torch.
+"""
 
-    main()
+from contextlib import asynccontextmanager
+
+import streamlit as st
+
+
+@asynccontextmanager
+async def lifespan(app):
+    from playground.worker import warm_up
+
+    try:
+        warm_up()
+    except (OSError, RuntimeError):  # no fork server here: the first page starts the workers itself
+        pass
+    yield
+
+
+app = st.App("page.py", lifespan=lifespan)

@@ -14,7 +14,7 @@ import pytest
 from conftest import replay
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "page.py")
 
 
 def metrics(at) -> dict[str, str]:

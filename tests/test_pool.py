@@ -313,3 +313,29 @@ def test_processes_start_before_the_first_train_at_normal_priority(pools):
     client.request(Command.TRAIN)
     wait_until(client, lambda view: view.status == Status.DONE)
     assert len(pool.processes) == 2
+
+
+def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
+    # `streamlit run app.py` must find the App (Streamlit's own discovery, as its CLI runs it), and
+    # the App's start-up hook must start the fork server before any page asks for a run.
+    import asyncio
+    import importlib.util
+    from multiprocessing import forkserver
+    from pathlib import Path
+
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    root = Path(__file__).resolve().parent.parent
+    found = discover_asgi_app(root / "app.py")
+    assert found.is_asgi_app and found.app_name == "app"
+    spec = importlib.util.spec_from_file_location("app_under_test", root / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert Path(module.app.script_path).name == "page.py"
+
+    async def start() -> None:
+        async with module.lifespan(module.app):
+            pass
+
+    asyncio.run(start())
+    assert forkserver._forkserver._forkserver_pid is not None  # started (torch loads there, at idle priority)
