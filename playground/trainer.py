@@ -13,8 +13,9 @@ rows between). Every ``hist_every`` steps the gradient histograms go to
 ``trainer.histograms``. A pass of statistics, or of histograms, costs about half
 a training step at the tutorial's sizes, so by default each is taken every 20
 steps (the README's benchmark has the cost); ``stats_every=1`` records
-everything at every step. Both logs are bounded (see ``history``). ``Trainer(cfg, statistics=False, histograms=False)``
-records the loss alone: what the command line does when it prints nothing more.
+everything at every step. Both logs are bounded (see ``history``).
+``Trainer(cfg, statistics=False, histograms=False)`` records the loss alone: what the
+command line does when it prints nothing more.
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
 

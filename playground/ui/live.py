@@ -292,8 +292,10 @@ class LiveView:
                 if tick >= slow_due:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
-                # Until the next redraw, take in what arrives, and stop waiting the moment the run ends.
                 due = tick + FAST_S * slower
+                if slower > 1:  # a crowd: one wake-up per redraw, so the server stays light (see pace)
+                    time.sleep(max(0.0, due - time.monotonic()))
+                # Until the next redraw, take in what arrives, and stop waiting the moment the run ends.
                 while c.active and (left := due - time.monotonic()) > 0:
                     c.poll(wait=left)
             # The run stopped: show how it ended now; the rerun after it redraws the buttons.
