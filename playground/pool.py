@@ -103,6 +103,9 @@ class Run:
     mb: float  # estimated memory while resident
     inbox: collections.deque = field(default_factory=collections.deque)  # updates for the page
     arrived: threading.Event = field(default_factory=threading.Event)
+    # Set by an update that says the run does not train (it finished, paused or failed): a page
+    # following it stops waiting for its next redraw (RunClient.nap).
+    stopped: threading.Event = field(default_factory=threading.Event)
     process: Process | None = None  # where it is resident
     opened: bool = False  # whether a process has built it (else the next residency builds it)
     path: str | None = None  # where it is parked
@@ -361,6 +364,8 @@ class Pool:
                         self._close(run)  # nothing more can happen to it
             run.inbox.append(update)
             run.arrived.set()
+            if update.error or not update.running:
+                run.stopped.set()
             self._admit()
 
     def _lost(self, process: Process) -> None:
@@ -374,6 +379,7 @@ class Pool:
             for run in [r for r in self.runs.values() if process in (r.process, r.parked_in)]:
                 run.inbox.append(Update(error=CRASHED))
                 run.arrived.set()
+                run.stopped.set()
                 run.ended, run.process, run.parked_in = True, None, None
                 if run.training:
                     self._stopped_training(run)
@@ -390,6 +396,7 @@ class Pool:
                 for run in [r for r in self.runs.values() if now - r.last_seen > self.orphan_s]:
                     run.inbox.append(Update(error=GONE))
                     run.arrived.set()
+                    run.stopped.set()
                     self._close(run)
 
 
@@ -435,6 +442,11 @@ class RunClient:
             self.view.apply(run.inbox.popleft())
             got = True
         return got
+
+    def nap(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking at once when an update says the run stopped training."""
+        if seconds > 0 and self.run.stopped.wait(seconds):
+            self.run.stopped.clear()
 
     def request(self, command: Command, *args, timeout: float = 10.0) -> None:
         """Send a command and wait for the answer (the run's state after it), unless it waits in line."""

@@ -315,6 +315,25 @@ def test_processes_start_before_the_first_train_at_normal_priority(pools):
     assert len(pool.processes) == 2
 
 
+def test_a_page_napping_between_redraws_wakes_when_its_run_stops(pools):
+    # LiveView.follow sleeps between redraws with RunClient.nap: one wake-up per redraw while the
+    # run trains, and one at once when it stops, so a finished run is shown finished at once.
+    pool = pools()
+    client = pool.open(Config.for_style("module", steps=1_000_000, **SMALL))
+    client.request(Command.TRAIN)
+    wait_until(client, lambda view: view.running and view.state.steps_done > 0)
+    client.nap(5.0)  # a stale stop (the answers before Train said "not training") wakes it at once
+    began = time.monotonic()
+    client.nap(0.3)  # training: sleeps the whole nap
+    assert time.monotonic() - began >= 0.25
+    threading.Timer(0.2, client.request, (Command.PAUSE,)).start()
+    began = time.monotonic()
+    client.nap(60.0)
+    assert time.monotonic() - began < 10.0
+    client.poll()
+    assert not client.active and not client.view.running
+
+
 def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
     # `streamlit run app.py` must find the App (Streamlit's own discovery, as its CLI runs it), and
     # the App's start-up hook must start the fork server before any page asks for a run.

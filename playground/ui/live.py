@@ -292,12 +292,9 @@ class LiveView:
                 if tick >= slow_due:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
-                due = tick + FAST_S * slower
-                if slower > 1:  # a crowd: one wake-up per redraw, so the server stays light (see pace)
-                    time.sleep(max(0.0, due - time.monotonic()))
-                # Until the next redraw, take in what arrives, and stop waiting the moment the run ends.
-                while c.active and (left := due - time.monotonic()) > 0:
-                    c.poll(wait=left)
+                # One wake-up per redraw (a page's thread that woke for every update slowed the
+                # server's answers to other pages), and one more the moment the run stops.
+                c.nap(tick + FAST_S * slower - time.monotonic())
             # The run stopped: show how it ended now; the rerun after it redraws the buttons.
             self.draw_fast(curve=False)
         finally:
