@@ -33,6 +33,7 @@ from .shared import shared
 FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
 CURVE_S = 0.5  # the loss curve: twice a second
 SLOW_S = 3.0  # the gradient charts
+FIRST_SLOW_S = 1.0  # ... the first time, after a run starts
 IDLE_S = 10.0  # while idle: tell the pool the page is still open
 PING_S = 5.0
 CROWD = 12  # live pages that each redraw at full pace; beyond, all slow down in proportion
@@ -273,7 +274,9 @@ class LiveView:
     def follow(self, c: RunClient) -> None:
         """Redraw while the run trains; when it stops, rerun the page (buttons, downloads)."""
         ss = st.session_state
-        slow_due = curve_due = 0.0
+        # The gradient charts first a second in: a short run (the default 500 steps take well under
+        # a second) is then shown finished without the browser building four charts meanwhile.
+        slow_due, curve_due = time.monotonic() + FIRST_SLOW_S, 0.0
         shared().following(+1)
         try:
             while c.active and not c.view.error:
