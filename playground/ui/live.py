@@ -2,7 +2,8 @@
 
 Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
 trains (or waits in line to), ``LiveView.follow`` redraws them in a loop: the metrics 5 times a
-second, the loss curve twice, the gradient charts every 3 seconds. Replacing an element in a
+second, the loss curve twice, the gradient charts every 3 seconds (the first time a second in).
+Between redraws it sleeps, and wakes at once when the run stops (``RunClient.nap``). Replacing an element in a
 placeholder sends one small delta to the browser; with fragment reruns the server spent a third
 of a core on the page and the browser a whole one.
 
