@@ -3,9 +3,9 @@
 Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
 trains (or waits in line to), ``LiveView.follow`` redraws them in a loop: the metrics 5 times a
 second, the loss curve twice, the gradient charts every 3 seconds (the first time a second in).
-Between redraws it sleeps, and wakes at once when the run stops (``RunClient.nap``). Replacing an element in a
-placeholder sends one small delta to the browser; with fragment reruns the server spent a third
-of a core on the page and the browser a whole one.
+Between redraws it sleeps, and wakes at once when the run stops (``RunClient.nap``). Replacing
+an element in a placeholder sends one small delta to the browser; with fragment reruns the
+server spent a third of a core on the page and the browser a whole one.
 
 The server's work for live pages stays bounded however many there are: past ``CROWD`` live
 pages each one redraws proportionally less often (60 pages: the metrics once a second), so
