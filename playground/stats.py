@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .record import HISTOGRAM_KINDS, activation_series, counts, dead, series, statistic, zeros
+from .record import activation_series, counts, dead, series, statistic, zeros
 
 
 def as_numpy(value) -> np.ndarray | None:
@@ -136,10 +136,8 @@ class Histograms:
 
     def before_step(self, style, kinds) -> dict[str, np.ndarray]:
         """Before a step: the histograms of the weights it will use and of the hidden layer's
-        activations for the batch, if ``kinds`` asks for them; keeps the weights for ``after_step``."""
-        unknown = set(kinds) - set(HISTOGRAM_KINDS)
-        if unknown:
-            raise ValueError(f"histogram kinds: {sorted(unknown)} unknown; allowed {HISTOGRAM_KINDS}")
+        activations for the batch, if ``kinds`` asks for them (``Trainer.set_histogram_kinds`` checked
+        them); keeps the weights for ``after_step``."""
         row: dict[str, np.ndarray] = {}
         if "weights" in kinds or "updates" in kinds:
             for name, w in style.parameters().items():

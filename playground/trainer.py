@@ -70,8 +70,7 @@ class Trainer:
         self.stats = GradientStats(self.net) if statistics else None  # it keeps copies of the weights
         self.binning = Histograms(cfg.hist_bins)
         self.histogram_kinds: tuple[str, ...] = ("gradients",)  # see set_histogram_kinds
-        # What is recorded besides the loss; a caller that shows neither (the CLI) skips their cost.
-        self.statistics, self.recording_histograms = statistics, histograms
+        self.recording_histograms = histograms  # a caller that shows none (the CLI) skips their cost
         self._fit: dict | None = None  # the last fit(), for the step it describes
         self._apply_due()
 
@@ -139,7 +138,7 @@ class Trainer:
         if self.finished:
             return None
         t = self.steps_done
-        detailed = self.statistics and t % self.cfg.stats_every == 0 and self.history.wants(t)
+        detailed = self.stats is not None and t % self.cfg.stats_every == 0 and self.history.wants(t)
         if detailed:
             self.stats.remember_weights(self.net)
         counted = self.recording_histograms and self.histograms.wants(t)

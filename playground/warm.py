@@ -1,8 +1,8 @@
 """Imported once by the workers' fork server, before it forks any worker.
 
 Importing torch takes about 1.4 s of CPU. Paying it here, once, makes every worker
-forked afterwards start training at once. The fork server starts with the first page,
-so this import would compete with the browser drawing that page: it runs in a thread
+forked afterwards start training at once. The fork server starts with the server (app.py),
+so this import would compete with the browser loading and drawing the first page: it runs in a thread
 of the lowest priority (Linux's SCHED_IDLE), which takes only what the page leaves idle.
 The fork server's main thread, which forks the workers, keeps its normal priority (a
 worker inherits its parent thread's, and could not raise its own again).
@@ -24,9 +24,6 @@ import threading
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
-#: Styles whose first run needs no optimizer: cheap to warm here (milliseconds each).
-WITHOUT_OPTIMIZER = ("numpy", "tensor", "autograd", "function", "nn")
-
 
 def lowest_priority() -> None:
     """Run the calling thread only on CPU time nothing else wants, where the system allows it."""
@@ -40,11 +37,11 @@ def _import_and_warm() -> None:
     lowest_priority()
     import torch
 
-    from .config import Config
+    from .config import MANUAL_UPDATE_STYLES, Config
     from .trainer import Trainer
 
     torch.set_num_threads(1)
-    for style in WITHOUT_OPTIMIZER:
+    for style in MANUAL_UPDATE_STYLES:  # no optimizer: cheap to warm here (milliseconds each)
         Trainer(Config.for_style(style, n=2, d_in=3, hidden=2, d_out=1, steps=2)).run()
 
 
