@@ -1,26 +1,42 @@
 """Backprop Playground: `streamlit run app.py`. The page is page.py (playground/ui/page.py).
 
 This file is the server: Streamlit finds ``app`` below and serves page.py to every visitor.
-What it adds is a start-up hook: the training processes' fork server (it imports torch,
-seconds of CPU, at the lowest priority; see playground/warm.py) starts with the server,
-while the first browser is still loading Streamlit's own JavaScript, instead of with the
-first page. Measured by ``benchmarks.first_seconds``: a Train pressed the moment the page
-appears no longer waits for torch.
+What it adds is a start-up hook. It lets the server answer at once and, in a thread, while
+the first browser is still loading Streamlit's own JavaScript (about a second), prepares what
+the first page would otherwise wait for:
+
+- the training processes' fork server (it imports torch, seconds of CPU, at the lowest
+  priority; see playground/warm.py), so a Train pressed the moment the page appears does not
+  wait for torch;
+- the page's own modules (NumPy and the playground's), so the first page's script sends its
+  Train button sooner.
+
+Measured by ``benchmarks.first_seconds`` (the README has the figures).
 """
 
+import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
+PREPARED = threading.Event()  # set when prepare() is done
 
-@asynccontextmanager
-async def lifespan(app):
+
+def prepare() -> None:
     from playground.worker import warm_up
 
     try:
         warm_up()
     except (OSError, RuntimeError):  # no fork server here: the first page starts the workers itself
         pass
+    import playground.ui.page  # noqa: F401  (the imports the first page would wait for)
+
+    PREPARED.set()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    threading.Thread(target=prepare, name="prepare", daemon=True).start()
     yield
 
 

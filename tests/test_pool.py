@@ -357,4 +357,5 @@ def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
             pass
 
     asyncio.run(start())
+    assert module.PREPARED.wait(timeout=60)
     assert forkserver._forkserver._forkserver_pid is not None  # started (torch loads there, at idle priority)
