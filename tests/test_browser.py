@@ -39,6 +39,30 @@ def test_train_live_to_the_end(page, server):
     page.screenshot(path=str(ROOT / "tests" / ".last-browser-run.png"), full_page=True)
 
 
+def test_a_new_page_shows_its_train_button_before_the_settings(page, server):
+    # The first run sends the title and the run buttons, pauses, then sends the settings, so that
+    # the browser shows Train without waiting for the JavaScript of every widget (page.first_paint).
+    page.add_init_script(
+        """
+        window.__first = {};
+        new MutationObserver(() => {
+          const now = performance.now();
+          const train = [...document.querySelectorAll('button')].some(b => b.innerText.startsWith('Train'));
+          if (!window.__first.train && train) window.__first.train = now;
+          const settings = document.querySelector('[data-testid="stSidebar"] [data-testid="stSelectbox"]');
+          if (!window.__first.settings && settings) window.__first.settings = now;
+        }).observe(document, {subtree: true, childList: true});
+        """
+    )
+    page.goto(server)
+    page.get_by_label("Style").first.wait_for()
+    first = page.evaluate("window.__first")
+    assert first["train"] < first["settings"], first
+    page.get_by_role("button", name="Train").click()  # the page works as usual after the pause
+    page.locator('[data-testid="stAlert"]', has_text="Finished 500 steps").wait_for(timeout=90_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_a_shared_link_opens_its_setup(page, server):
     page.goto(f"{server}/?style=optim&lr=0.001&hidden=50&steps=200&seed=3")
     page.get_by_role("button", name="Train").wait_for()

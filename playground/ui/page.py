@@ -1,4 +1,4 @@
-"""The Streamlit page, top to bottom: settings, title, run buttons, live charts, the code that runs.
+"""The Streamlit page, in the order it is sent: title, run buttons, settings, live charts, the code.
 
 Each job has a file of its own in this package:
 
@@ -12,6 +12,8 @@ Each job has a file of its own in this package:
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
@@ -27,6 +29,31 @@ from .live import FAST_S, IDLE_S, LiveView, heartbeat
 from .settings import init_state, reconcile, share_link, sidebar, speed, wanted_config
 from .shared import shared
 
+#: Seconds the first run of a page waits after sending the title and the run buttons, before the
+#: settings. Deltas that reach the browser together are shown together, once the JavaScript of
+#: every kind of widget among them has loaded (a dozen kinds here: about a second on a 2-core
+#: machine); a pause lets the browser show the Train button first, as soon as a page with a single
+#: button would. 0.15 s was too short on this machine while the fork server imports torch.
+FIRST_PAINT_S = 0.4
+PAINT_TICK_S = 0.05  # a click during the pause is heard within this
+
+
+def first_paint() -> None:
+    """On a session's first run, give the browser time to show what has been sent so far.
+
+    A script hears a click (a rerun request) only when it sends something, so the pause sends
+    an empty element every tick: a Train pressed during the pause reruns the page at once.
+    """
+    slot = st.empty()  # in every run, so that the page's elements keep their places
+    ss = st.session_state
+    if ss.get("painted"):
+        return
+    ss.painted = True
+    end = time.monotonic() + FIRST_PAINT_S
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, PAINT_TICK_S))
+        slot.empty()
+
 
 def main() -> None:
     st.set_page_config(
@@ -38,7 +65,6 @@ def main() -> None:
     shared()
     init_state()
     reconcile()
-    sidebar()
     cfg, problem = wanted_config()
     if cfg is not None:
         sync_run(cfg)
@@ -62,12 +88,15 @@ def main() -> None:
         for warning in ss.warnings:
             st.warning(warning)
     ss.warnings = []
-    if cfg is not None:
-        share_link(cfg)
 
     train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
     with train_tab:
         run_buttons(cfg)
+    first_paint()
+    sidebar()
+    if cfg is not None:
+        share_link(cfg)
+    with train_tab:
         c = client()
         if c is not None:
             c.send(Command.SPEED, speed())
