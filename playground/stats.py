@@ -45,6 +45,12 @@ class GradientStats:
         # Scratch space, reused: a fresh 400 kB array per call costs page faults.
         self.scratch = {name: np.empty_like(w) for name, w in self.before.items()}
         self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items()}
+        # Per ReLU layer's weight: its units' axis, and ones to sum |grad| over the other axis.
+        self.units = {
+            layer.weight: (layer.label, layer.unit_axis, np.ones(w.shape[1 - layer.unit_axis], dtype=w.dtype))
+            for layer in self.relu_layers
+            if (w := self.before[layer.weight]) is not None
+        }
         # Weights are updated in place, so on the CPU one NumPy view of each lasts the
         # whole run (making a view costs ~10 us, as much as reading 100k numbers).
         self.on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
@@ -77,7 +83,7 @@ class GradientStats:
 
     def _measure(self, style) -> dict[str, float]:
         row: dict[str, float] = {}
-        units = {layer.weight: (layer.label, layer.unit_axis) for layer in self.relu_layers}
+        units = self.units
         grads = style.gradients()
         for name, w in self._weights(style).items():
             g, scratch = as_numpy(grads[name]), self.scratch[name]
@@ -89,16 +95,16 @@ class GradientStats:
             else:
                 magnitude = np.abs(g, out=scratch)
                 row[norm] = _norm(g)
-                # sum |g| as a dot product with ones: BLAS, 4x faster than .mean() here
-                row[mean] = float(magnitude.ravel().dot(self.ones[name])) / g.size
+                row[top] = float(magnitude.max())
+                # Sums of |g| as products with ones: BLAS, 4x faster than .mean() or .max(axis) here.
                 if name in units:
-                    # A unit is dead when no gradient reached any of its weights.
-                    label, axis = units[name]
-                    per_unit = magnitude.max(axis=1 - axis)
+                    # A unit is dead when no gradient reached any of its weights: their |g| sum to 0.
+                    label, axis, ones = units[name]
+                    per_unit = ones @ magnitude if axis == 1 else magnitude @ ones
                     row[dead(label)] = float(np.count_nonzero(per_unit == 0)) / per_unit.size
-                    row[top] = float(per_unit.max())
+                    row[mean] = float(per_unit.sum()) / g.size
                 else:
-                    row[top] = float(magnitude.max())
+                    row[mean] = float(magnitude.ravel().dot(self.ones[name])) / g.size
             w_norm = _norm(w)
             change = np.subtract(w, self.before[name], out=scratch)
             row[statistic(name, "update_ratio")] = _norm(change) / w_norm if w_norm else math.nan
