@@ -229,6 +229,8 @@ def test_a_paused_run_parked_on_disk_resumes_bit_for_bit(pools):
     np.testing.assert_array_equal(first.view.history["depth"], local.history["depth"])
     ratio = "input_linear.weight.update_ratio"  # the statistics still see the weights they measure
     np.testing.assert_allclose(first.view.history[ratio], local.history[ratio], rtol=1e-12, equal_nan=True)
+    for name in local.histograms.names():  # and the histograms count the gradients of their own step
+        np.testing.assert_array_equal(first.view.histograms[name], local.histograms[name], err_msg=name)
 
 
 def test_a_finished_run_holds_no_process_and_can_go_on(pool):

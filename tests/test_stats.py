@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -139,6 +140,19 @@ def test_trainer_histograms_count_every_entry(style):
         assert not counts[~present].any()
         if not (style == "dynamic" and name.startswith("middle")):
             assert present.all(), name
+
+
+def test_a_pickled_trainer_counts_like_one_that_was_not():
+    # A parked run is pickled (worker.py); its histograms' scratch memory must not come back as a
+    # copy that the next counts no longer see.
+    cfg = Config.for_style("tensor", steps=60, hist_every=5, **SMALL)
+    kept, parked = Trainer(cfg), Trainer(cfg)
+    kept.run(23)
+    parked.run(23)
+    parked = pickle.loads(pickle.dumps(parked))
+    kept.run(), parked.run()
+    for name in kept.histograms.names():
+        np.testing.assert_array_equal(parked.histograms[name], kept.histograms[name], err_msg=name)
 
 
 # --- 7b. histograms of the other kinds: weights, updates, activations --------------------
