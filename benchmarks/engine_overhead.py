@@ -10,7 +10,8 @@ the best of several is what the code costs, the rest is what else the machine wa
 (medians on this shared 2-core machine moved by 30% from run to run).
 
 Both run on the same number of threads: the count the engine chooses for that style and
-size (``playground.threads``), applied to torch and to NumPy's BLAS before either runs.
+size, applied before either runs as the engine's runs apply it (``playground.threads.apply``:
+the library the style trains with gets the count, the other one thread).
 Each measurement runs enough steps to take about half a second. Ratios from one run are
 what to compare; absolute times on a shared machine drift.
 """
@@ -88,7 +89,7 @@ def main(argv=None) -> None:
         shape = "/".join(str(v) for v in SIZES[size][:4])
         for style in args.style:
             count = threads.choose(config(style, size, 1))
-            threads.apply(count)
+            threads.apply(count, style)
             time_bare(style, size, 20), time_engine(style, size, 20)  # warm up
             steps = steps_for(style, size)
             bare, engine, light = [], [], []

@@ -97,7 +97,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    threads.apply(app_threads())  # the bare loop on the threads the app's run trains on
+    threads.apply(app_threads(), args.style)  # the bare loop on the threads the app's run trains on
 
     port = _free_port()
     rows = []

@@ -104,7 +104,7 @@ def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = N
     # Threads chosen from the cores and the run, unless the settings (or a run file) say how many:
     # float32 sums split over threads round differently, so a run replays with the count it used.
     cfg = threads.resolved(cfg)
-    threads.apply(cfg.threads)
+    threads.apply(cfg.threads, cfg.style)
     out = out or sys.stdout
 
     # Gradient statistics only where they are shown (--json) or kept (--save); histograms never:

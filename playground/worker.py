@@ -153,7 +153,7 @@ class Hosted:
             from .inspect_step import inspect_step
 
             self.running = False
-            threads.apply(trainer.cfg.threads)
+            threads.apply(trainer.cfg.threads, trainer.cfg.style)
             self.inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
             if trainer.kept:
                 self.rows.append(trainer.last)
@@ -163,7 +163,7 @@ class Hosted:
     def train(self, n: int, until: float = math.inf) -> None:
         """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""
         trainer = self.trainer
-        threads.apply(trainer.cfg.threads)  # the count the run records (the pool chose it)
+        threads.apply(trainer.cfg.threads, trainer.cfg.style)  # the count the run records (the pool chose it)
         began = time.perf_counter()
         for _ in range(n):
             if time.monotonic() >= until:

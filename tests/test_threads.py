@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import ROOT, SMALL
 
 from playground import threads
@@ -69,3 +70,23 @@ def test_without_a_setting_the_cli_records_the_count_it_chose(tmp_path):
 def test_an_unwritable_save_path_is_a_one_line_error(tmp_path):
     done = cli("--style", "numpy", "--steps", "5", "--save", str(tmp_path / "missing" / "run.json"))
     assert done.returncode == 2 and "save:" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_a_run_trains_on_its_own_library_and_records_with_one_thread_of_the_other():
+    # An idle pool spins on the cores the run trains on: the library a style only records with
+    # (torch's bincount for NumPy, NumPy's BLAS for torch) gets one thread.
+    from threadpoolctl import threadpool_info
+
+    def blas() -> int:
+        return next(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+
+    before = torch.get_num_threads(), blas()
+    try:
+        threads.apply(2, "numpy")
+        assert (torch.get_num_threads(), blas()) == (1, 2)
+        threads.apply(2, "module")
+        assert (torch.get_num_threads(), blas()) == (2, 1)
+    finally:  # as the other tests found them
+        torch.set_num_threads(before[0])
+        threads._blas().limit(limits=before[1])
+        threads._applied = None
