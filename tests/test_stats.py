@@ -12,7 +12,7 @@ from conftest import SMALL, to_numpy
 
 from playground.config import STYLES, Config, ConfigError
 from playground.history import Log
-from playground.stats import Histograms
+from playground.stats import TORCH_COUNTS, Histograms
 from playground.trainer import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -33,33 +33,36 @@ class Grads:
 TINY = {np.float32: 1e-40, np.float64: 1e-310}  # subnormal numbers of each type
 
 
+@pytest.mark.parametrize("copies", [1, 1000])  # counted by np.bincount, then by torch.bincount
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_histogram_of_known_values(dtype):
+def test_histogram_of_known_values(dtype, copies):
     hist = Histograms(8)
     first = np.array([0.0, 0.0, -0.0, 5.0, -4.0, 1.0, 1.5, 0.5, -0.75, 0.0625, 0.03, 1e-30, TINY[dtype]], dtype=dtype)
+    first = np.tile(first, copies)
+    assert (first.size >= TORCH_COUNTS) == (copies > 1)
     row = hist.measure(Grads(g=first))
     # The largest |g| (5) is in octave [4, 8); the bins end one octave above it and
     # reach 8 octaves down: edges 2**-4 ... 2**4.
     np.testing.assert_array_equal(hist.edges("g"), 2.0 ** np.arange(-4, 5))
-    assert row["zeros.g"] == 3  # 0, 0 and -0; a subnormal number is not zero
+    assert row["zeros.g"] == 3 * copies  # 0, 0 and -0; a subnormal number is not zero
     expected = np.zeros(8, dtype=np.int64)
     expected[0] = 4  # 0.0625 = 2**-4 starts bin 0; 0.03, 1e-30 and the subnormal are below
     expected[3] = 2  # [0.5, 1): 0.5 and |-0.75|
     expected[4] = 2  # [1, 2): 1.0 and 1.5
     expected[6] = 2  # [4, 8): 5 and |-4|
-    np.testing.assert_array_equal(row["hist.g"], expected)
+    np.testing.assert_array_equal(row["hist.g"], expected * copies)
     assert row["hist.g"].sum() + row["zeros.g"] == first.size
 
     # The bins stay where the first call put them; what falls outside goes to the edge bins.
-    second = np.array([np.inf, -np.inf, np.nan, 100.0, 16.0, 9.0, 2.0, 1e-3, 0.0], dtype=dtype)
+    second = np.tile(np.array([np.inf, -np.inf, np.nan, 100.0, 16.0, 9.0, 2.0, 1e-3, 0.0], dtype=dtype), copies)
     row = hist.measure(Grads(g=second))
     np.testing.assert_array_equal(hist.edges("g"), 2.0 ** np.arange(-4, 5))
-    assert row["zeros.g"] == 1
+    assert row["zeros.g"] == copies
     expected = np.zeros(8, dtype=np.int64)
     expected[7] = 6  # [8, 16) holds 9, and takes 16, 100, +-inf and nan from above
     expected[5] = 1  # [2, 4): 2
     expected[0] = 1  # 1e-3, below the lowest edge
-    np.testing.assert_array_equal(row["hist.g"], expected)
+    np.testing.assert_array_equal(row["hist.g"], expected * copies)
     assert row["hist.g"].sum() + row["zeros.g"] == second.size
 
 
