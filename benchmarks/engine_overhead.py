@@ -14,6 +14,10 @@ size, applied before either runs as the engine's runs apply it (``playground.thr
 the library the style trains with gets the count, the other one thread).
 Each measurement runs enough steps to take about half a second. Ratios from one run are
 what to compare; absolute times on a shared machine drift.
+
+A second table times one recording's parts alone (the weights' copy, the statistics, the
+histograms), which a shared machine's noise moves far less than a whole run, and gives their
+share of a bare step at the default cadence.
 """
 
 from __future__ import annotations
@@ -63,6 +67,39 @@ def time_engine(style: str, size: str, steps: int, every: int | None = None) -> 
     return (time.perf_counter() - start) / steps
 
 
+def best_us(action, seconds: float = 0.05, repeats: int = 7) -> float:
+    """The best of ``repeats`` timings of ``action`` (each ``seconds`` long), in microseconds."""
+    calls = 1
+    while True:  # enough calls for one timing to last ``seconds``
+        start = time.perf_counter()
+        for _ in range(calls):
+            action()
+        if time.perf_counter() - start >= seconds / 4:
+            break
+        calls *= 4
+    calls = max(1, int(calls * seconds / max(time.perf_counter() - start, 1e-9)))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            action()
+        times.append((time.perf_counter() - start) / calls)
+    return min(times) * 1e6
+
+
+def parts(style: str, size: str) -> tuple[float, float, float]:
+    """Microseconds of one recording's parts, timed alone: the weights' copy before the step,
+    the statistics and the gradient histograms after it."""
+    trainer = Trainer(config(style, size, 100))
+    trainer.run(3)
+    net, stats, binning = trainer.net, trainer.stats, trainer.binning
+    return (
+        best_us(lambda: stats.remember_weights(net)),
+        best_us(lambda: stats.measure(net)),
+        best_us(lambda: binning.measure(net)),
+    )
+
+
 def steps_for(style: str, size: str) -> int:
     """Steps that take about half a second in the bare loop (at least the size's own count)."""
     probe = SIZES[size][5]
@@ -85,6 +122,7 @@ def main(argv=None) -> None:
         "| engine / bare | engine / bare, recording every 100 steps |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    bare_ms = {}
     for size in args.size:
         shape = "/".join(str(v) for v in SIZES[size][:4])
         for style in args.style:
@@ -98,11 +136,25 @@ def main(argv=None) -> None:
                 engine.append(time_engine(style, size, steps))
                 light.append(time_engine(style, size, steps, every=100))
             b, e, lt = min(bare), min(engine), min(light)
+            bare_ms[size, style] = b * 1e3
             print(
                 f"| {size} ({shape}) | {style} | {count} | {steps} | {b * 1e3:.3f} | {e * 1e3:.3f} "
                 f"| {e / b:.2f}x | {lt / b:.2f}x |",
                 flush=True,
             )
+    every = Config().stats_every
+    assert every == Config().hist_every, "the share below assumes one cadence"
+    print(
+        f"\nOne recording's parts, each timed alone (best of 7), and their share of a bare step "
+        f"when taken every {every} steps\n"
+    )
+    print("| size | style | weights' copy us | statistics us | histograms us | share of a bare step |")
+    print("|---|---|---|---|---|---|")
+    for size, style in bare_ms:
+        threads.apply(threads.choose(config(style, size, 1)), style)
+        copy, stats, hist = parts(style, size)
+        share = (copy + stats + hist) / every / (bare_ms[size, style] * 1e3)
+        print(f"| {size} | {style} | {copy:.0f} | {stats:.0f} | {hist:.0f} | {share:.1%} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,28 @@ from conftest import _browser_or_skip
 
 
 def rows(table: str) -> list[list[str]]:
-    lines = [line for line in table.splitlines() if re.match(r"\| \w", line)]
-    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines][1:]
+    """The body rows of every Markdown table in ``table`` (not the headers)."""
+    lines = table.splitlines()
+    body = [
+        line
+        for line, below in zip(lines, [*lines[1:], ""], strict=True)
+        if re.match(r"\| \w", line) and not below.startswith("|---")
+    ]
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in body]
 
 
 def test_engine_overhead_sweeps_sizes_at_equal_threads(capsys):
     from benchmarks import engine_overhead
 
     engine_overhead.main(["--size", "tiny", "--repeats", "1", "--style", "numpy", "module"])
-    (numpy_row, module_row) = rows(capsys.readouterr().out)
+    (numpy_row, module_row, numpy_parts, module_parts) = rows(capsys.readouterr().out)
     assert numpy_row[:2] == ["tiny (8/20/12/3)", "numpy"] and module_row[1] == "module"
     for row in (numpy_row, module_row):
         bare, engine, ratio = float(row[4]), float(row[5]), float(row[6].rstrip("x"))
         assert bare > 0 and engine > 0 and ratio == pytest.approx(engine / bare, rel=0.05)
+    assert numpy_parts[:2] == ["tiny", "numpy"] and module_parts[:2] == ["tiny", "module"]
+    for row in (numpy_parts, module_parts):  # the weights' copy, statistics, histograms, their share
+        assert all(float(v) > 0 for v in row[2:5]) and row[5].endswith("%")
 
 
 def test_cli_vs_script_times_both_in_fresh_processes(capsys):
