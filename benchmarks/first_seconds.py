@@ -5,11 +5,13 @@
 Each round, in one process and alternating, so that both see the same machine:
 
 1. ``streamlit run`` of a two-line page (``st.button("Train")``): the time from starting the
-   server to a visible Train button in Debian's Chromium (already running, as a learner's
-   browser is). This is the floor: Streamlit alone.
-2. ``streamlit run app.py``, timed the same way; then Train is pressed the moment it shows,
-   with the default settings, and a MutationObserver in the page records when the first step
-   is shown (the Step metric above 0) and when the finished run is shown ("Finished 500 steps").
+   server to its Train button in Debian's Chromium (already running, as a learner's browser
+   is), painted (recorded in the page) and seen by Playwright (see ``to_button``). This is the
+   floor: Streamlit alone.
+2. ``streamlit run app.py``, timed the same way; then Train is pressed the moment Playwright
+   sees it, with the default settings, and a MutationObserver in the page records when the
+   first step is shown (the Step metric above 0) and when the finished run is shown ("Finished
+   500 steps").
 
 Every server is stopped with its whole process group (the training processes too) before the
 next one starts.
