@@ -53,7 +53,7 @@ class GradientStats:
         self.units = {
             layer.weight: (layer.label, layer.unit_axis, np.ones(w.shape[1 - layer.unit_axis], dtype=w.dtype))
             for layer in self.relu_layers
-            if (w := self.before[layer.weight]) is not None
+            for w in [self.before[layer.weight]]
         }
         # Weights are updated in place, so on the CPU one NumPy view of each lasts the
         # whole run (making a view costs ~10 us, as much as reading 100k numbers).

@@ -64,8 +64,8 @@ def apply(threads: int, style: str) -> None:
     intra-op threads for the others. The other library, which the run uses only to record its
     statistics (NumPy's BLAS) or histograms (``torch.bincount``), gets one: a pool of threads
     spins for a while after each call it runs, on the very cores the run trains on. Measured
-    at the tutorial's size with two threads each, NumPy's step took 1.9x the bare loop's
-    with torch's pool at two threads, and 1.1x with it at one.
+    at the tutorial's size on two threads, the NumPy style's engine at default recording took
+    1.9x the bare loop's time with torch's pool at two threads, and 1.1x with it at one.
     """
     global _applied
     numpy_style = style == "numpy"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -146,12 +147,10 @@ class Trainer:
             self.stats.remember_weights(self.net)
         counted = self.recording_histograms and self.histograms.wants(t)
         extra = self.histogram_kinds[1:] if counted else ()  # beyond the gradients
-        before = None
-        if self._numpy or extra:
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is a status, not warnings
-                before = self.binning.before_step(self.net, extra) if extra else None
-                loss = self.net.step()
-        else:
+        # A diverging run is a status, not warnings.
+        quiet = np.errstate(over="ignore", invalid="ignore") if self._numpy or extra else nullcontext()
+        with quiet:
+            before = self.binning.before_step(self.net, extra) if extra else None
             loss = self.net.step()
         row = {"step": t, "loss": loss, "lr": self.net.learning_rate}
         depth = self.net.depth
