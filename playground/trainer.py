@@ -10,8 +10,8 @@ A row holds the step index (from 0, as the tutorial's ``t``), the loss, the
 learning rate the step used and, for DynamicNet, the depth drawn. Every ``stats_every`` steps it also holds per
 weight tensor the gradient statistics (see ``stats.GradientStats``; NaN in the
 rows between). Every ``hist_every`` steps the gradient histograms go to
-``trainer.histograms``. A pass of statistics, or of histograms, costs about half
-a training step at the tutorial's sizes, so by default each is taken every 20
+``trainer.histograms``. A pass of statistics, or of histograms, costs a fifth to a half
+of a training step at the tutorial's sizes, so by default each is taken every 20
 steps (the README's benchmark has the cost); ``stats_every=1`` records
 everything at every step. Both logs are bounded (see ``history``).
 ``Trainer(cfg, statistics=False, histograms=False)`` records the loss alone: what the
