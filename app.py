@@ -8,8 +8,8 @@ the first page would otherwise wait for:
 - the training processes' fork server (it imports torch, seconds of CPU, at the lowest
   priority; see playground/warm.py), so a Train pressed the moment the page appears does not
   wait for torch;
-- the page's own modules (NumPy and the playground's), so the first page's script sends its
-  Train button sooner.
+- the page's own modules (NumPy and the playground's, and the emoji table Streamlit checks a
+  page icon against), so the first page's script sends its Train button sooner.
 
 Measured by ``benchmarks.first_seconds`` (the README has the figures).
 """
@@ -29,6 +29,8 @@ def prepare() -> None:
         warm_up()
     except (OSError, RuntimeError):  # no fork server here: the first page starts the workers itself
         pass
+    import streamlit.emojis  # noqa: F401  (st.set_page_config checks page_icon with it: 40 ms)
+
     import playground.ui.page  # noqa: F401  (the imports the first page would wait for)
 
     PREPARED.set()

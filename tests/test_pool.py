@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -360,4 +361,5 @@ def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
 
     asyncio.run(start())
     assert module.PREPARED.wait(timeout=60)
+    assert {"playground.ui.page", "streamlit.emojis"} <= set(sys.modules)  # the first page's imports
     assert forkserver._forkserver._forkserver_pid is not None  # started (torch loads there, at idle priority)
