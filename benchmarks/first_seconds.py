@@ -105,20 +105,24 @@ def to_button(page, script: str) -> tuple[float, float, subprocess.Popen, float]
     wall = time.time()
     started = time.monotonic()
     server = serve(script, port)
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.read() == b"ok":
-                    break
-        except OSError:  # not listening yet
-            pass
-        if time.monotonic() - started > 60 or server.poll() is not None:
-            raise RuntimeError(f"{script}: the server did not start")
-        time.sleep(0.02)
-    page.goto(f"http://127.0.0.1:{port}/")
-    page.get_by_role("button", name="Train").wait_for(state="visible", timeout=60_000)
-    seen = time.monotonic() - started
-    painted = page.wait_for_function("() => window.__painted").json_value()
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                    if answer.read() == b"ok":
+                        break
+            except OSError:  # not listening yet
+                pass
+            if time.monotonic() - started > 60 or server.poll() is not None:
+                raise RuntimeError(f"{script}: the server did not start")
+            time.sleep(0.02)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("button", name="Train").wait_for(state="visible", timeout=60_000)
+        seen = time.monotonic() - started
+        painted = page.wait_for_function("() => window.__painted").json_value()
+    except BaseException:  # no server left behind for the next round
+        stop(server)
+        raise
     return painted / 1e3 - wall, seen, server, wall
 
 
