@@ -15,12 +15,14 @@ pytestmark = pytest.mark.browser
 
 
 def test_train_live_to_the_end(page, server):
-    page.goto(server)
+    # 3000 steps: about 2 s here, long enough to see the page move at its 5 redraws a second (the
+    # default 500 can end in 0.3 s, between two redraws).
+    page.goto(f"{server}/?steps=3000")
     train = page.get_by_role("button", name="Train")
     train.wait_for()
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
     train.click()
-    finished = page.locator('[data-testid="stAlert"]', has_text="Finished 500 steps")
+    finished = page.locator('[data-testid="stAlert"]', has_text="Finished 3000 steps")
     seen = set()
     deadline = time.monotonic() + 90
     while not finished.count():
@@ -30,8 +32,8 @@ def test_train_live_to_the_end(page, server):
         except Exception:  # the metric is being redrawn
             pass
         time.sleep(0.05)
-    assert metric(page, "Step") == "500"
-    assert float(metric(page, "Loss")) < 1e-2  # the tutorial's NumPy cell ends near 1e-6
+    assert metric(page, "Step") == "3000"
+    assert float(metric(page, "Loss")) < 1e-2  # the tutorial's NumPy cell ends near 1e-6 at 500 steps
     assert len(seen) >= 2, "the page did not update while training"
     page.locator('[data-testid="stPlotlyChart"]').nth(4).wait_for()
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 5  # loss, histogram, heatmap, norms, ratios
