@@ -17,6 +17,9 @@ from typing import Any
 
 STYLES = ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
 
+#: Styles that train with NumPy (the others train with torch).
+NUMPY_STYLES = ("numpy",)
+
 #: Styles that update their weights by hand, without ``torch.optim``.
 MANUAL_UPDATE_STYLES = ("numpy", "tensor", "autograd", "function", "nn")
 

@@ -48,13 +48,14 @@ class GradientStats:
         self.before = {name: as_numpy(w).copy() for name, w in params.items()}
         # Scratch space, reused: a fresh 400 kB array per call costs page faults.
         self.scratch = {name: np.empty_like(w) for name, w in self.before.items()}
-        self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items()}
-        # Per ReLU layer's weight: its units' axis, and ones to sum |grad| over the other axis.
+        # Ones to sum |grad| with BLAS: per ReLU layer's weight, its units' axis and ones as long as
+        # the other axis (a sum per unit); for every other tensor, ones as long as the whole of it.
         self.units = {
             layer.weight: (layer.label, layer.unit_axis, np.ones(w.shape[1 - layer.unit_axis], dtype=w.dtype))
             for layer in self.relu_layers
             for w in [self.before[layer.weight]]
         }
+        self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items() if name not in self.units}
         # Weights are updated in place, so on the CPU one NumPy view of each lasts the
         # whole run (making a view costs ~10 us, as much as reading 100k numbers).
         self.on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import os
 
-from .config import Config
+from .config import NUMPY_STYLES, Config
 
 MAX_THREADS = 8  # past this a 2-layer net of these sizes gains nothing
 
@@ -68,7 +68,7 @@ def apply(threads: int, style: str) -> None:
     1.9x the bare loop's time with torch's pool at two threads, and 1.1x with it at one.
     """
     global _applied
-    numpy_style = style == "numpy"
+    numpy_style = style in NUMPY_STYLES
     if (threads, numpy_style) == _applied:
         return
     import torch

@@ -37,7 +37,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from . import curves
-from .config import CURVE_DATA, LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError
+from .config import CURVE_DATA, LIVE_SETTINGS, NUMPY_STYLES, SETTINGS_BY_NAME, Config, ConfigError
 from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
@@ -75,7 +75,7 @@ class Trainer:
         self._fit: dict | None = None  # the last fit(), for the step it describes
         # NumPy warns of a diverging run's overflow (a status here, not warnings); torch does not.
         # Entering np.errstate costs 2 us, as much as the rest of a step's bookkeeping.
-        self._numpy = any(isinstance(w, np.ndarray) for w in self.net.parameters().values())
+        self._numpy = cfg.style in NUMPY_STYLES
         self._apply_due()
 
     @property
