@@ -248,14 +248,25 @@ class Pool:
         return needed <= 0 or self.resident_mb() == 0
 
     def _start(self, run: Run, number: int, command: Command, args: tuple) -> bool:
-        """Bring ``run`` into a process (if it is not there) and carry out a training command."""
+        """Bring ``run`` into a process (if it is not there) and carry out a training command.
+
+        What the page sent while the run was out of a process goes with it, in number order: a
+        command sent while the run waited in line (its speed, on every rerun) comes after its
+        Train, or the process's answer to it would read as the Train's end (``_deliver``).
+        """
         if run.process is None:
             self._bring_in(run)
             if run.ended:
                 return False
         if command == Command.TRAIN:
             run.training, run.train_number, run.started = True, number, time.monotonic()
-        return self._send(run, number, command, args)
+        pending, run.pending = run.pending, []
+        for earlier in [p for p in pending if p[0] < number]:
+            self._send(run, *earlier)
+        sent = self._send(run, number, command, args)
+        for later in [p for p in pending if p[0] > number]:
+            self._send(run, *later)
+        return sent
 
     def _bring_in(self, run: Run) -> None:
         # A run still being parked comes back to the same process: its messages arrive in order.
@@ -267,9 +278,6 @@ class Pool:
         else:
             self._send(run, 0, Command.RESTORE, (run.path,))
             run.path = None
-        for number, command, args in run.pending:
-            self._send(run, number, command, args)
-        run.pending.clear()
 
     def start(self) -> None:
         """Start the training processes now, so that the first Train finds one ready.

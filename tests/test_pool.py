@@ -161,6 +161,26 @@ def test_an_unavailable_device_is_an_error_message_not_a_crash(pool):
 # ------------------------------------------------------------------ the line
 
 
+def test_a_run_from_the_line_stays_training_whatever_its_page_sent_while_it_waited(pools):
+    # While a run waits in line out of any process, its page goes on sending (its speed on every
+    # rerun): commands numbered after its Train. They must reach the process after the Train, or
+    # the process's answer to them reads as the end of the Train and the page stops following.
+    pool = pools(max_concurrent_runs=1)
+    other = pool.open(Config.for_style("module", steps=1_000_000, **SMALL))
+    other.request(Command.TRAIN)
+    client = pool.open(Config.for_style("tensor", steps=20_000, **SMALL))
+    client.request(Command.TRAIN)
+    assert client.waiting is not None
+    for _ in range(3):
+        client.send(Command.SPEED, None)
+    other.request(Command.PAUSE)  # the line moves: the run starts
+    deadline = time.monotonic() + 60
+    while client.view.status != Status.DONE:
+        assert time.monotonic() < deadline, "the run did not finish"
+        client.poll(wait=0.01)
+        assert client.active or client.view.status == Status.DONE, "the page would stop following a training run"
+
+
 def test_beyond_the_cap_runs_wait_in_line_first_come_first_served(pools):
     pool = pools(max_concurrent_runs=2)
     clients = [pool.open(Config.for_style("module", steps=1_000_000, seed=s, **SMALL)) for s in range(5)]
