@@ -66,10 +66,26 @@ def test_a_new_page_shows_its_train_button_before_the_settings(page, server):
 
 
 def test_a_shared_link_opens_its_setup(page, server):
+    # The first value each control is drawn with: a link's values from the first frame, not the
+    # widget's minimum or first option a moment before them.
+    page.add_init_script(
+        """
+        window.__drawn = {};
+        const seen = () => {
+          const hidden = document.querySelector('input[aria-label="Hidden size (H)"]');
+          const lr = document.querySelector('input[type="range"][aria-label="Learning rate (log scale)"]');
+          if (hidden && !("hidden" in window.__drawn)) window.__drawn.hidden = hidden.value;
+          if (lr && !("lr" in window.__drawn)) window.__drawn.lr = lr.getAttribute("aria-valuetext");
+        };
+        new MutationObserver(seen).observe(document, {subtree: true, childList: true, attributes: true});
+        """
+    )
     page.goto(f"{server}/?style=optim&lr=0.001&hidden=50&steps=200&seed=3")
     page.get_by_role("button", name="Train").wait_for()
     page.get_by_text("An optimizer (Adam) does the update").wait_for()
+    page.get_by_label("Learning rate (log scale)").first.wait_for()
     assert page.get_by_label("Hidden size (H)").input_value() == "50"
+    assert page.evaluate("window.__drawn") == {"hidden": "50", "lr": "0.001"}
     page.get_by_role("button", name="Train").click()
     page.locator('[data-testid="stAlert"]', has_text="Finished 200 steps").wait_for(timeout=90_000)
     assert "style=optim" in page.url and "lr=0.001" in page.url and "seed=3" in page.url

@@ -17,6 +17,7 @@ from ..config import (
     CURVE_SIZES,
     DATA,
     DATA_LABELS,
+    DTYPES,
     OPTIMIZER_LABELS,
     OPTIMIZERS,
     SETTINGS_BY_NAME,
@@ -34,6 +35,7 @@ from .shared import shared
 RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
 
 CURVE_SPEED = 50  # steps a second, the speed a curve starts with: 500 steps in 10 s
+SPEED_MODES = ("As fast as possible", "Slow motion")
 
 #: Controls that lecture mode can hide (their values are kept).
 HIDEABLE = (
@@ -77,7 +79,7 @@ def init_state() -> None:
     ss.setdefault("show_diff", ss.lecture)  # lecture mode shows what changed from the previous cell
     ss.setdefault("hist_kind", "gradients")
     curve = ss.data in CURVE_DATA  # a curve trains in a blink: slow motion, to watch it fit
-    ss.setdefault("speed_mode", "Slow motion" if curve else "As fast as possible")
+    ss.setdefault("speed_mode", SPEED_MODES[1] if curve else SPEED_MODES[0])
     ss.setdefault("speed_cap", CURVE_SPEED if curve else 20)
     ss.setdefault("client", None)  # the run (actions.py)
     for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide", "show_diff", "hist_kind"):
@@ -125,10 +127,25 @@ def on_lecture_change() -> None:
     st.session_state.show_diff = st.session_state.lecture
 
 
+# Every widget below is keyed by its setting's name and is also given the setting's current value
+# (the `value`, `index` or `default` argument): the browser draws a widget first with that
+# argument and only a moment later with the value its session holds, so without it a link's
+# hidden=50 showed as 1 (the minimum) for up to half a second. A keyed widget's identity is its
+# key, so a changing value does not reset it.
+
+
+def _index(options, name: str) -> int:
+    """Where the setting's current value is among ``options`` (the first when it is not there)."""
+    value = st.session_state[name]
+    options = list(options)
+    return options.index(value) if value in options else 0
+
+
 def _number(container, name: str, step: int = 1, **kwargs) -> None:
     """A whole-number input for a setting, with the setting's label and range."""
     s = SETTINGS_BY_NAME[name]
-    container.number_input(s.label, int(s.low), int(s.high), key=name, step=step, **kwargs)
+    value = int(st.session_state[name])
+    container.number_input(s.label, int(s.low), int(s.high), value, key=name, step=step, **kwargs)
 
 
 def sidebar() -> None:
@@ -151,6 +168,7 @@ def sidebar() -> None:
     sb.selectbox(
         SETTINGS_BY_NAME["style"].label,
         STYLES,
+        _index(STYLES, "style"),
         key="style",
         on_change=on_style_change,
         format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
@@ -159,6 +177,7 @@ def sidebar() -> None:
         sb.selectbox(
             SETTINGS_BY_NAME["data"].label,
             DATA,
+            _index(DATA, "data"),
             key="data",
             on_change=on_data_change,
             format_func=DATA_LABELS.get,
@@ -175,6 +194,7 @@ def sidebar() -> None:
         sb.select_slider(
             "Learning rate (log scale)",
             sorted({*lr_grid(), ss.lr}),  # a link's value stays exact
+            ss.lr,
             key="lr",
             format_func=lambda v: f"{v:.2g}",
             help="Applies from the next step, even during a run.",
@@ -182,22 +202,29 @@ def sidebar() -> None:
     if shown("optimizer"):
         box = sb.empty()
         off = why_unused(sb, "optimizer", "Optimizer")
-        box.selectbox("Optimizer", OPTIMIZERS, key="optimizer", disabled=off, format_func=OPTIMIZER_LABELS.get)
+        box.selectbox(
+            "Optimizer",
+            OPTIMIZERS,
+            _index(OPTIMIZERS, "optimizer"),
+            key="optimizer",
+            disabled=off,
+            format_func=OPTIMIZER_LABELS.get,
+        )
     if shown("momentum"):
         box = sb.empty()
         off = why_unused(sb, "momentum", "Momentum")
-        box.slider("Momentum", 0.0, 0.999, key="momentum", step=0.001, disabled=off)
+        box.slider("Momentum", 0.0, 0.999, float(ss.momentum), key="momentum", step=0.001, disabled=off)
     available, why_no_cuda = shared().devices
     if not shared().devices_known.is_set() and ss.device not in available:
         available = [*available, ss.device]  # until the check answers, keep the link's choice
     if shown("device"):
         box = sb.empty()
         off = why_unused(sb, "device", "Device")
-        box.selectbox("Device", available, key="device", disabled=off)
+        box.selectbox("Device", available, _index(available, "device"), key="device", disabled=off)
         if not off and why_no_cuda:
             sb.caption(why_no_cuda)
     if shown("dtype"):
-        sb.selectbox("Precision", ("float32", "float64"), key="dtype")
+        sb.selectbox("Precision", DTYPES, _index(DTYPES, "dtype"), key="dtype")
     if shown("depth"):
         d1, d2 = sb.columns(2)
         off = why_unused(sb, "min_depth", "Depth")
@@ -208,18 +235,21 @@ def sidebar() -> None:
     if shown("seed"):
         _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
     if shown("speed"):
-        sb.radio("Speed", ("As fast as possible", "Slow motion"), key="speed_mode", horizontal=True)
-        sb.slider("Steps per second", 1, 200, key="speed_cap", disabled=ss.speed_mode != "Slow motion")
+        sb.radio("Speed", SPEED_MODES, _index(SPEED_MODES, "speed_mode"), key="speed_mode", horizontal=True)
+        sb.slider(
+            "Steps per second", 1, 200, int(ss.speed_cap), key="speed_cap", disabled=ss.speed_mode != "Slow motion"
+        )
     sb.divider()
     sb.toggle(
         "Lecture mode",
+        bool(ss.lecture),
         key="lecture",
         on_change=on_lecture_change,
         help="Big type and charts for a projector; the eight tutorial "
         "cells as presets; hides the controls you choose below.",
     )
     if ss.lecture:
-        sb.multiselect("Hide in lecture mode", HIDEABLE, key="hide")
+        sb.multiselect("Hide in lecture mode", HIDEABLE, [h for h in ss.hide if h in HIDEABLE], key="hide")
 
 
 def wanted_config() -> tuple[Config | None, str]:
