@@ -349,10 +349,12 @@ def test_a_page_napping_between_redraws_wakes_when_its_run_stops(pools):
     began = time.monotonic()
     client.nap(0.3)  # training: sleeps the whole nap
     assert time.monotonic() - began >= 0.25
-    threading.Timer(0.2, client.request, (Command.PAUSE,)).start()
+    pause = threading.Timer(0.2, client.request, (Command.PAUSE,))
+    pause.start()
     began = time.monotonic()
     client.nap(60.0)
     assert time.monotonic() - began < 10.0
+    pause.join()  # its request may still be applying the answer it took from the inbox
     client.poll()
     assert not client.active and not client.view.running
 
