@@ -138,7 +138,7 @@ def main(argv=None) -> None:
             b, e, lt = min(bare), min(engine), min(light)
             recorded[size, style] = b * 1e3, parts(style, size)  # in the same weather as the bare loop
             print(
-                f"| {size} ({shape}) | {style} | {count} | {steps} | {b * 1e3:.3f} | {e * 1e3:.3f} "
+                f"| {size} ({shape}) | {style} | {count} | {steps} | {b * 1e3:.4g} | {e * 1e3:.4g} "
                 f"| {e / b:.2f}x | {lt / b:.2f}x |",
                 flush=True,
             )
