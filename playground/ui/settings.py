@@ -35,7 +35,7 @@ from .shared import shared
 RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
 
 CURVE_SPEED = 50  # steps a second, the speed a curve starts with: 500 steps in 10 s
-SPEED_MODES = ("As fast as possible", "Slow motion")
+FAST, SLOW = SPEED_MODES = ("As fast as possible", "Slow motion")
 
 #: Controls that lecture mode can hide (their values are kept).
 HIDEABLE = (
@@ -79,7 +79,7 @@ def init_state() -> None:
     ss.setdefault("show_diff", ss.lecture)  # lecture mode shows what changed from the previous cell
     ss.setdefault("hist_kind", "gradients")
     curve = ss.data in CURVE_DATA  # a curve trains in a blink: slow motion, to watch it fit
-    ss.setdefault("speed_mode", SPEED_MODES[1] if curve else SPEED_MODES[0])
+    ss.setdefault("speed_mode", SLOW if curve else FAST)
     ss.setdefault("speed_cap", CURVE_SPEED if curve else 20)
     ss.setdefault("client", None)  # the run (actions.py)
     for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide", "show_diff", "hist_kind"):
@@ -116,10 +116,10 @@ def on_data_change() -> None:
     sizes = ", ".join(f"{name} {defaults[name]}" for name in CURVE_SIZES)
     ss.notices.append(f"Loaded the defaults for data {ss.data}: {sizes}, learning rate {defaults['lr']:g}.")
     if ss.data in CURVE_DATA:  # a few thousand steps a second: slow motion, to watch the fit
-        ss.speed_mode, ss.speed_cap = "Slow motion", CURVE_SPEED
+        ss.speed_mode, ss.speed_cap = SLOW, CURVE_SPEED
         ss.notices.append(f"Slow motion, {CURVE_SPEED} steps a second: a curve trains in a blink otherwise.")
     else:
-        ss.speed_mode = "As fast as possible"
+        ss.speed_mode = FAST
 
 
 def on_lecture_change() -> None:
@@ -236,9 +236,7 @@ def sidebar() -> None:
         _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
     if shown("speed"):
         sb.radio("Speed", SPEED_MODES, _index(SPEED_MODES, "speed_mode"), key="speed_mode", horizontal=True)
-        sb.slider(
-            "Steps per second", 1, 200, int(ss.speed_cap), key="speed_cap", disabled=ss.speed_mode != "Slow motion"
-        )
+        sb.slider("Steps per second", 1, 200, int(ss.speed_cap), key="speed_cap", disabled=ss.speed_mode != SLOW)
     sb.divider()
     sb.toggle(
         "Lecture mode",
@@ -264,7 +262,7 @@ def wanted_config() -> tuple[Config | None, str]:
 def speed() -> float | None:
     """Steps per second in slow motion; None: as fast as possible."""
     ss = st.session_state
-    return float(ss.speed_cap) if ss.speed_mode == "Slow motion" else None
+    return float(ss.speed_cap) if ss.speed_mode == SLOW else None
 
 
 def share_link(cfg: Config) -> None:
