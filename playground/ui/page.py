@@ -55,6 +55,21 @@ def first_paint() -> None:
         slot.empty()
 
 
+#: Seconds between looks at the device check while it has not answered (see devices_found).
+DEVICES_CHECK_S = 1.0
+
+
+def devices_found() -> None:
+    """Rerun the page once the device check answers (a fragment, while it has not).
+
+    A page opened in the first seconds after the server starts is drawn before the check (a worker
+    importing torch) answers: without this, its sidebar offered the CPU alone, said "Looking for
+    GPUs…" and went on saying it until the learner touched something.
+    """
+    if shared().devices_known.is_set():
+        st.rerun()
+
+
 def main() -> None:
     st.set_page_config(
         page_title="Backprop Playground",
@@ -117,6 +132,8 @@ def main() -> None:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
         comparing = compare_view.comparison()["running"]
         st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
+    if not shared().devices_known.is_set():
+        st.fragment(run_every=DEVICES_CHECK_S)(devices_found)()
     if c is not None and c.active:
         live.follow(c)  # last: everything else on the page is drawn
     elif c is not None:
