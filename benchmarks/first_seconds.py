@@ -28,12 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 from playground.config import Config
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TWO_LINES = 'import streamlit as st\n\nst.button("Train")\n'
@@ -106,16 +105,8 @@ def to_button(page, script: str) -> tuple[float, float, subprocess.Popen, float]
     started = time.monotonic()
     server = serve(script, port)
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:  # not listening yet
-                pass
-            if time.monotonic() - started > 60 or server.poll() is not None:
-                raise RuntimeError(f"{script}: the server did not start")
-            time.sleep(0.02)
+        if not wait_healthy(f"http://127.0.0.1:{port}", server, timeout=60, interval=0.02):
+            raise RuntimeError(f"{script}: the server did not start")
         page.goto(f"http://127.0.0.1:{port}/")
         page.get_by_role("button", name="Train").wait_for(state="visible", timeout=60_000)
         seen = time.monotonic() - started

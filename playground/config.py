@@ -457,9 +457,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "device",
-        lambda v: v["style"] == "numpy" and v["device"] != "cpu",
+        lambda v: v["style"] in NUMPY_STYLES and v["device"] != "cpu",
         lambda v: "cpu",
-        lambda v: f"style numpy runs on the CPU only, not {v['device']!r}; allowed cpu",
+        lambda v: f"style {v['style']} runs on the CPU only, not {v['device']!r}; allowed cpu",
     ),
 )
 
@@ -500,7 +500,7 @@ def unused(name: str, values: dict) -> str:
         return f"data `{values['data']}` has one input, x{extra}."
     if name == "d_out" and values["data"] in CURVE_DATA:
         return f"data `{values['data']}` has one output, y."
-    if name == "device" and style == "numpy":
+    if name == "device" and style in NUMPY_STYLES:
         return "NumPy runs on the CPU only."
     if name in ("min_depth", "max_depth") and style != "dynamic":
         return "only DynamicNet draws a depth each step."

@@ -44,6 +44,8 @@ from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
 from .styles import STYLES
 
+QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can be entered again and again)
+
 MAX_KINKS = 512  # kinks marked in the fit chart; beyond, the grid alone
 
 
@@ -148,7 +150,7 @@ class Trainer:
         counted = self.recording_histograms and self.histograms.wants(t)
         extra = self.histogram_kinds[1:] if counted else ()  # beyond the gradients
         # A diverging run is a status, not warnings.
-        quiet = np.errstate(over="ignore", invalid="ignore") if self._numpy or extra else nullcontext()
+        quiet = np.errstate(over="ignore", invalid="ignore") if self._numpy or extra else QUIET_ALREADY
         with quiet:
             before = self.binning.before_step(self.net, extra) if extra else None
             loss = self.net.step()

@@ -135,18 +135,26 @@ def launch_streamlit(port: int, log, env: dict[str, str] | None = None) -> tuple
         command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    if not wait_healthy(url, process):
+        process.kill()
+        raise RuntimeError(f"streamlit did not become healthy (log: {getattr(log, 'name', log)})")
+    return process, url
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90, interval: float = 0.25) -> bool:
+    """Poll ``url``'s ``/_stcore/health`` every ``interval`` s until it answers ok (True), or
+    until ``process`` exits or ``timeout`` s pass (False)."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
                 if answer.read() == b"ok":
-                    return process, url
-        except OSError:
+                    return True
+        except OSError:  # not listening yet
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"streamlit did not become healthy (log: {getattr(log, 'name', log)})")
-        time.sleep(0.25)
+            return False
+        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

@@ -247,7 +247,7 @@ def sidebar() -> None:
         "cells as presets; hides the controls you choose below.",
     )
     if ss.lecture:
-        sb.multiselect("Hide in lecture mode", HIDEABLE, [h for h in ss.hide if h in HIDEABLE], key="hide")
+        sb.multiselect("Hide in lecture mode", HIDEABLE, ss.hide, key="hide")
 
 
 def wanted_config() -> tuple[Config | None, str]:
