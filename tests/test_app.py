@@ -284,6 +284,18 @@ def test_lecture_mode_from_a_link_hides_chosen_controls_and_shows_the_cells():
     assert app.query_params["lecture"] == ["1"] or app.query_params["lecture"] == "1"
 
 
+def test_a_control_lecture_mode_hides_keeps_its_value_and_shows_it_again(at):
+    at.number_input(key="hidden").set_value(42).run()
+    at.toggle(key="lecture").set_value(True).run()
+    at.multiselect(key="hide").select("hidden").run()
+    for _ in range(3):  # runs without the control drawn
+        at.run()
+        assert "hidden" not in [w.key for w in at.sidebar.number_input]
+    assert at.session_state["hidden"] == 42
+    at.multiselect(key="hide").unselect("hidden").run()
+    assert at.number_input(key="hidden").value == 42 and not at.exception
+
+
 def test_compare_runs_agree_with_single_runs():
     from playground.compare import preset
     from playground.trainer import Trainer
@@ -499,3 +511,28 @@ def test_compare_carries_the_data_and_offers_cpu_vs_gpu_only_with_a_gpu(at):
     runs = preset("tutorial", data="step")
     rows = table(runs, [])
     assert set(rows["data"]) == {"step"} and rows["style"] == [style for style, _ in runs]
+
+
+def pushed(app) -> list[str]:
+    """The keys of the enabled widgets whose value this script run sends to the browser
+    (``set_value`` in Streamlit's protocol): the browser replaces what the learner has there, even
+    an edit in flight. (Streamlit resends a disabled widget's value every run; no one edits it.)"""
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from walk(child)
+
+    protos = ((node.key, getattr(node, "proto", None)) for node in walk(app._tree))
+    return [key for key, proto in protos if getattr(proto, "set_value", False) and not proto.disabled]
+
+
+def test_a_rerun_sends_the_browser_only_the_values_the_script_changed(at):
+    """A rerun that changes no setting must not push the settings back: the browser would replace a
+    learner's edit in flight (keys pressed on a slider while a rerun was under way were lost)."""
+    at.run()
+    assert pushed(at) == []
+    at.selectbox(key="style").select("optim").run()  # loads the style's defaults: those are pushed
+    assert {"lr", "optimizer"} <= set(pushed(at)) and "speed_cap" not in pushed(at)
+    at.run()
+    assert pushed(at) == []

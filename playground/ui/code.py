@@ -61,6 +61,7 @@ def code_panel(style: str) -> None:
     st.toggle(
         f"What changed from the previous cell ({before})" if before else "What changed from the previous cell",
         key="show_diff",
+        persist_state="session",
         disabled=before is None,
         help="This cell's file against the previous cell's, in the tutorial's order: added lines in green, "
         "removed ones in red, unchanged runs folded (click one to open it).",

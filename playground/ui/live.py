@@ -119,6 +119,7 @@ class LiveView:
                 "Histogram of",
                 HISTOGRAM_KINDS,
                 key="hist_kind",
+                persist_state="session",
                 format_func=KIND_LABELS.get,
                 on_change=send_histogram_kinds,
                 help="Recorded every k steps (Histogram every k steps), like the gradients; "

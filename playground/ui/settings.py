@@ -82,8 +82,6 @@ def init_state() -> None:
     ss.setdefault("speed_mode", SLOW if curve else FAST)
     ss.setdefault("speed_cap", CURVE_SPEED if curve else 20)
     ss.setdefault("client", None)  # the run (actions.py)
-    for name in (*RUN_SETTINGS, "speed_mode", "speed_cap", "hide", "show_diff", "hist_kind"):
-        ss[name] = ss[name]  # keep the values of controls that lecture mode hides
 
 
 def reconcile() -> None:
@@ -132,6 +130,11 @@ def on_lecture_change() -> None:
 # argument and only a moment later with the value its session holds, so without it a link's
 # hidden=50 showed as 1 (the minimum) for up to half a second. A keyed widget's identity is its
 # key, so a changing value does not reset it.
+#
+# persist_state="session": Streamlit keeps a widget's value while lecture mode hides it.
+# (Assigning every setting to itself each run kept them too, but made every rerun send all values
+# back to the browser, which replaced a learner's edit in flight: keys pressed on a slider during
+# a rerun were lost.)
 
 
 def _index(options, name: str) -> int:
@@ -145,7 +148,9 @@ def _number(container, name: str, step: int = 1, **kwargs) -> None:
     """A whole-number input for a setting, with the setting's label and range."""
     s = SETTINGS_BY_NAME[name]
     value = int(st.session_state[name])
-    container.number_input(s.label, int(s.low), int(s.high), value, key=name, step=step, **kwargs)
+    container.number_input(
+        s.label, int(s.low), int(s.high), value, key=name, step=step, persist_state="session", **kwargs
+    )
 
 
 def sidebar() -> None:
@@ -170,6 +175,7 @@ def sidebar() -> None:
         STYLES,
         _index(STYLES, "style"),
         key="style",
+        persist_state="session",
         on_change=on_style_change,
         format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
     )
@@ -179,6 +185,7 @@ def sidebar() -> None:
             DATA,
             _index(DATA, "data"),
             key="data",
+            persist_state="session",
             on_change=on_data_change,
             format_func=DATA_LABELS.get,
             help="The tutorial fits random numbers; a curve (one input x, one output y) shows the fit in a chart.",
@@ -196,6 +203,7 @@ def sidebar() -> None:
             sorted({*lr_grid(), ss.lr}),  # a link's value stays exact
             ss.lr,
             key="lr",
+            persist_state="session",
             format_func=lambda v: f"{v:.2g}",
             help="Applies from the next step, even during a run.",
         )
@@ -207,24 +215,36 @@ def sidebar() -> None:
             OPTIMIZERS,
             _index(OPTIMIZERS, "optimizer"),
             key="optimizer",
+            persist_state="session",
             disabled=off,
             format_func=OPTIMIZER_LABELS.get,
         )
     if shown("momentum"):
         box = sb.empty()
         off = why_unused(sb, "momentum", "Momentum")
-        box.slider("Momentum", 0.0, 0.999, float(ss.momentum), key="momentum", step=0.001, disabled=off)
+        box.slider(
+            "Momentum",
+            0.0,
+            0.999,
+            float(ss.momentum),
+            key="momentum",
+            step=0.001,
+            disabled=off,
+            persist_state="session",
+        )
     available, why_no_cuda = shared().devices
     if not shared().devices_known.is_set() and ss.device not in available:
         available = [*available, ss.device]  # until the check answers, keep the link's choice
     if shown("device"):
         box = sb.empty()
         off = why_unused(sb, "device", "Device")
-        box.selectbox("Device", available, _index(available, "device"), key="device", disabled=off)
+        box.selectbox(
+            "Device", available, _index(available, "device"), key="device", disabled=off, persist_state="session"
+        )
         if not off and why_no_cuda:
             sb.caption(why_no_cuda)
     if shown("dtype"):
-        sb.selectbox("Precision", DTYPES, _index(DTYPES, "dtype"), key="dtype")
+        sb.selectbox("Precision", DTYPES, _index(DTYPES, "dtype"), key="dtype", persist_state="session")
     if shown("depth"):
         d1, d2 = sb.columns(2)
         off = why_unused(sb, "min_depth", "Depth")
@@ -235,19 +255,35 @@ def sidebar() -> None:
     if shown("seed"):
         _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
     if shown("speed"):
-        sb.radio("Speed", SPEED_MODES, _index(SPEED_MODES, "speed_mode"), key="speed_mode", horizontal=True)
-        sb.slider("Steps per second", 1, 200, int(ss.speed_cap), key="speed_cap", disabled=ss.speed_mode != SLOW)
+        sb.radio(
+            "Speed",
+            SPEED_MODES,
+            _index(SPEED_MODES, "speed_mode"),
+            key="speed_mode",
+            horizontal=True,
+            persist_state="session",
+        )
+        sb.slider(
+            "Steps per second",
+            1,
+            200,
+            int(ss.speed_cap),
+            key="speed_cap",
+            disabled=ss.speed_mode != SLOW,
+            persist_state="session",
+        )
     sb.divider()
     sb.toggle(
         "Lecture mode",
         bool(ss.lecture),
         key="lecture",
+        persist_state="session",
         on_change=on_lecture_change,
         help="Big type and charts for a projector; the eight tutorial "
         "cells as presets; hides the controls you choose below.",
     )
     if ss.lecture:
-        sb.multiselect("Hide in lecture mode", HIDEABLE, ss.hide, key="hide")
+        sb.multiselect("Hide in lecture mode", HIDEABLE, ss.hide, key="hide", persist_state="session")
 
 
 def wanted_config() -> tuple[Config | None, str]:
