@@ -523,7 +523,8 @@ def pushed(app) -> list[str]:
             yield child
             yield from walk(child)
 
-    protos = ((node.key, getattr(node, "proto", None)) for node in walk(app._tree))
+    nodes = (node for block in (app.sidebar, app.main) for node in walk(block))
+    protos = ((node.key, getattr(node, "proto", None)) for node in nodes)
     return [key for key, proto in protos if getattr(proto, "set_value", False) and not proto.disabled]
 
 
