@@ -15,7 +15,7 @@ The number of processes and the memory that runs hold are settings of the server
   finished run is parked at once: it holds no process.
 - A run whose page has said nothing for ``orphan_s`` seconds is dropped, wherever it is.
 - A process that dies (killed, out of memory) costs only the runs it held: their pages
-  get a message and can start again; the pool starts a new process in its place.
+  get a message and can start again; the next run that needs a process starts a new one.
 
 Everything here runs in the app's server process and never imports torch.
 
@@ -380,10 +380,10 @@ class Pool:
         with self.lock:
             if process not in self.processes:
                 return  # closed on purpose
-            try:
-                self.processes[self.processes.index(process)] = Process(self, self.orphan_s * 2)
-            except (EOFError, OSError):  # the fork server is gone too: the server is shutting down
-                self.processes.remove(process)  # the next Train starts one (_least_busy), if it can
+            # The next run that needs a process starts one (_least_busy). Not one now: when the
+            # server stops, every process dies with it, and starting one then started a new fork
+            # server, which imported torch for seconds beside the next server starting.
+            self.processes.remove(process)
             for run in [r for r in self.runs.values() if process in (r.process, r.parked_in)]:
                 run.inbox.append(Update(error=CRASHED))
                 run.arrived.set()
