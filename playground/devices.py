@@ -2,10 +2,64 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
 from .config import ConfigError
 
-# torch is imported inside the functions: the app's server process never imports it
-# (it asks a worker process, see ``worker.probe_devices``).
+# torch is imported inside the functions: the app's server process never imports it. It asks
+# a worker process (``worker.probe_devices``), unless torch's build record answers already
+# (``known_without_torch``).
+
+CPU_ONLY = "CUDA is absent: this PyTorch is a CPU-only build."
+#: Set to 1, the app's server asks a worker process even where torch's build record answers
+#: (what a machine with a GPU build of torch does; the browser tests use it to check that path).
+ASK_TORCH = "PLAYGROUND_ASK_TORCH_FOR_DEVICES"
+
+
+def torch_build(version_file: Path | None = None) -> dict[str, object] | None:
+    """The names ``torch/version.py`` assigns (``cuda``, ``hip``, ...), read without importing
+    torch; None when it cannot be read. The wheel's build writes that file: ``cuda`` is None in
+    a CPU-only build, the CUDA version otherwise; ``hip`` likewise for ROCm."""
+    try:
+        if version_file is None:
+            spec = importlib.util.find_spec("torch")  # finds the package without importing it
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            version_file = Path(spec.submodule_search_locations[0]) / "version.py"
+        tree = ast.parse(version_file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, ImportError):
+        return None
+    build: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    build[target.id] = ast.literal_eval(node.value)
+                except ValueError:  # not a literal
+                    pass
+    return build
+
+
+def known_without_torch(version_file: Path | None = None) -> tuple[list[str], str] | None:
+    """What ``available()`` and ``why_no_cuda()`` say, where that is certain without importing
+    torch (seconds of CPU): a build with neither CUDA nor ROCm (this project's Linux build, from
+    PyTorch's CPU index) on a system without Apple's MPS. None: only torch can say."""
+    if os.environ.get(ASK_TORCH) == "1" or sys.platform == "darwin":
+        return None
+    build = torch_build(version_file)
+    if build is None or "cuda" not in build or build["cuda"] is not None or build.get("hip") is not None:
+        return None
+    return ["cpu"], CPU_ONLY
 
 
 def available() -> list[str]:
@@ -28,7 +82,7 @@ def why_no_cuda() -> str:
     if torch.cuda.is_available():
         return ""
     if torch.version.cuda is None:
-        return "CUDA is absent: this PyTorch is a CPU-only build."
+        return CPU_ONLY
     return "CUDA is absent: PyTorch has CUDA support but finds no GPU on this machine."
 
 

@@ -85,13 +85,37 @@ def test_device_choices_are_the_devices_that_exist(at):
 
     from playground.ui.shared import shared
 
-    assert shared().devices_known.wait(timeout=120)  # the server asks a worker process which devices exist
+    assert shared().devices_known.wait(timeout=120)  # at once, or when a worker process has answered
     at.selectbox(key="style").select("tensor").run()
     options = at.selectbox(key="device").options
     assert options[0] == "cpu"
     if not torch.cuda.is_available():
         assert options == ["cpu"]
         assert "CUDA is absent" in texts(at.sidebar.caption)
+
+
+def test_a_cpu_only_torch_needs_no_device_check(monkeypatch):
+    """A CPU-only build of torch (this project's, on Linux): the devices are known when the server
+    starts, so the first page never says "Looking for GPUs…" nor reruns itself when a check
+    answers. A build that may have a GPU asks a worker process, once."""
+    from playground.config import Limits
+    from playground.devices import CPU_ONLY
+    from playground.pool import Pool
+    from playground.ui import shared as server
+
+    monkeypatch.setattr(server, "warm_up", lambda: None)  # no processes for this test
+    monkeypatch.setattr(Pool, "start", lambda self: None)
+    asked = []
+    monkeypatch.setattr(server, "probe_devices", lambda: asked.append(1) or (["cpu"], "a worker said so"))
+    monkeypatch.setattr(server, "known_without_torch", lambda: (["cpu"], CPU_ONLY))
+    cpu_only = server.Shared(Limits())
+    assert cpu_only.devices_known.is_set() and cpu_only.devices == (["cpu"], CPU_ONLY)
+    monkeypatch.setattr(server, "known_without_torch", lambda: None)
+    maybe_gpu = server.Shared(Limits())
+    assert maybe_gpu.devices_known.wait(timeout=10) and maybe_gpu.devices == (["cpu"], "a worker said so")
+    assert asked == [1]  # by the second server alone
+    for s in (cpu_only, maybe_gpu):
+        s.pool.close()
 
 
 def test_style_switch_loads_the_tutorial_defaults(at):

@@ -11,6 +11,8 @@ import time
 import pytest
 from conftest import ROOT, metric
 
+from playground.devices import known_without_torch
+
 pytestmark = pytest.mark.browser
 
 
@@ -26,6 +28,7 @@ def test_train_live_to_the_end(page, server):
             .find(b => b.innerText.startsWith('Step'));
           const value = box && box.querySelector('[data-testid="stMetricValue"]').innerText;
           if (value && !window.__steps.includes(value)) window.__steps.push(value);
+          if (document.body.innerText.includes('Looking for GPUs')) window.__looking = true;
         }).observe(document, {subtree: true, childList: true, characterData: true});
         """
     )
@@ -42,6 +45,8 @@ def test_train_live_to_the_end(page, server):
     page.locator('[data-testid="stPlotlyChart"]').nth(4).wait_for()
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 5  # loss, histogram, heatmap, norms, ratios
     assert page.locator('[data-testid="stException"]').count() == 0
+    if known_without_torch():  # a CPU-only torch: known at start, no "Looking for GPUs…" then a rerun
+        assert not page.evaluate("window.__looking")
     page.screenshot(path=str(ROOT / "tests" / ".last-browser-run.png"), full_page=True)
 
 

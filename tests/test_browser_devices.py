@@ -1,15 +1,20 @@
 """In Chromium, the first page a new server draws: its sidebar learns the devices by itself.
 
 A module of its own, so that its server is new: the page is drawn before the device check (a
-worker importing torch) answers, as a learner's first page after `streamlit run` is.
+worker importing torch) answers, as a learner's first page after `streamlit run` is where torch
+is a build that may have a GPU. This project's CPU-only build is known without the check
+(``devices.known_without_torch``), so the server is told to ask a worker all the same.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from playground.devices import ASK_TORCH
+
 pytestmark = pytest.mark.browser
 
+SERVER_ENV = {ASK_TORCH: "1"}
 LOOKING = "Looking for GPUs"
 
 

@@ -272,6 +272,42 @@ def test_available_devices_start_with_cpu():
         assert devices.why_no_cuda().startswith("CUDA is absent")
 
 
+def test_torch_build_record_says_what_torch_says():
+    """The server reads torch/version.py instead of importing torch (seconds): it must agree."""
+    build = devices.torch_build()
+    assert build is not None and build["cuda"] == torch.version.cuda and build.get("hip") == torch.version.hip
+    known = devices.known_without_torch()
+    if known is not None:
+        assert known == (devices.available(), devices.why_no_cuda())
+
+
+@pytest.mark.parametrize(
+    "record, known",
+    [
+        ("cuda: Optional[str] = None\nhip: Optional[str] = None\n", True),
+        ("cuda = None\n", True),
+        ("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n", False),  # a CUDA build
+        ("cuda: Optional[str] = None\nhip: Optional[str] = '6.4'\n", False),  # ROCm: torch.cuda too
+        ("__version__ = '2.13.0'\n", False),  # says nothing of CUDA
+        ("cuda = get_cuda()\n", False),  # not a literal
+        ("cuda = (\n", False),  # not Python
+        (None, False),  # no file
+    ],
+)
+def test_only_a_record_of_a_cpu_only_build_answers_without_torch(tmp_path, monkeypatch, record, known):
+    version = tmp_path / "version.py"
+    if record is not None:
+        version.write_text("from typing import Optional\n" + record)
+    answer = (["cpu"], devices.CPU_ONLY) if known else None
+    monkeypatch.setattr(devices.sys, "platform", "linux")
+    assert devices.known_without_torch(version) == answer
+    monkeypatch.setattr(devices.sys, "platform", "darwin")  # Apple's MPS: only torch can say
+    assert devices.known_without_torch(version) is None
+    monkeypatch.setattr(devices.sys, "platform", "linux")
+    monkeypatch.setenv(devices.ASK_TORCH, "1")
+    assert devices.known_without_torch(version) is None
+
+
 # --- 12. CUDA ----------------------------------------------------------------------------
 
 CUDA_MISSING = "CUDA is not available on this machine: " + devices.why_no_cuda()

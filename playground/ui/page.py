@@ -62,9 +62,11 @@ DEVICES_CHECK_S = 1.0
 def devices_found() -> None:
     """Rerun the page once the device check answers (a fragment, while it has not).
 
-    A page opened in the first seconds after the server starts is drawn before the check (a worker
-    importing torch) answers: without this, its sidebar offered the CPU alone, said "Looking for
-    GPUs…" and went on saying it until the learner touched something.
+    With a build of torch that may have a GPU (CUDA, ROCm, or any build on macOS), a page opened in
+    the first seconds after the server starts is drawn before the check (a worker importing torch)
+    answers: without this, its sidebar offered the CPU alone, said "Looking for GPUs…" and went on
+    saying it until the learner touched something. A CPU-only build is known at once
+    (``devices.known_without_torch``): no check, no rerun.
     """
     if shared().devices_known.is_set():
         st.rerun()

@@ -11,6 +11,7 @@ import threading
 import streamlit as st
 
 from ..config import ConfigError, Limits
+from ..devices import known_without_torch
 from ..pool import Pool
 from ..worker import probe_devices, warm_up
 
@@ -20,19 +21,25 @@ class Shared:
         self.limits = limits
         self.problem = problem  # a bad server setting, said on every page
         self.pool = Pool(limits)
-        self.devices: tuple[list[str], str] = (["cpu"], "Looking for GPUs…")
+        # Known at once for a CPU-only build of torch; otherwise a worker is asked (_prepare), and
+        # a page drawn before it answers reruns itself when it does (page.devices_found).
+        known = known_without_torch()
+        self.devices: tuple[list[str], str] = known or (["cpu"], "Looking for GPUs…")
         self.devices_known = threading.Event()
+        if known:
+            self.devices_known.set()
         self.lock = threading.Lock()
         self.live_pages = 0  # pages redrawing a training run right now (see live.py)
         threading.Thread(target=self._prepare, daemon=True).start()
 
     def _prepare(self) -> None:
         """Start the workers' fork server (it imports torch: seconds) and the training processes,
-        then ask which devices exist."""
+        then, unless known already, ask which devices exist."""
         warm_up()
         self.pool.start()
-        self.devices = probe_devices()
-        self.devices_known.set()
+        if not self.devices_known.is_set():
+            self.devices = probe_devices()
+            self.devices_known.set()
 
     def following(self, change: int) -> int:
         """Count a page that starts (+1) or stops (-1) redrawing a live run; return how many do."""
