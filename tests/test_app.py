@@ -118,6 +118,18 @@ def test_a_cpu_only_torch_needs_no_device_check(monkeypatch):
         s.pool.close()
 
 
+def test_a_pages_first_chart_waits_a_second_and_for_a_run_about_to_end():
+    from playground.ui.live import FIRST_SLOW_S, first_chart_waits
+
+    due = 100.0  # a second into the run
+    assert first_chart_waits(due - 0.5, due, steps_left=10_000, steps_per_s=1000)  # the first second
+    assert not first_chart_waits(due, due, steps_left=10_000, steps_per_s=1000)  # a long run: now
+    assert first_chart_waits(due + 0.2, due, steps_left=300, steps_per_s=1000)  # ends in 0.3 s: after it
+    assert not first_chart_waits(due + FIRST_SLOW_S, due, steps_left=300, steps_per_s=1000)  # but not longer
+    assert not first_chart_waits(due, due, steps_left=300, steps_per_s=0)  # no pace yet (in line, paused)
+    assert not first_chart_waits(due - 0.5, 0.0, steps_left=300, steps_per_s=1000)  # a page that has charts
+
+
 def test_style_switch_loads_the_tutorial_defaults(at):
     at.selectbox(key="style").select("optim").run()
     assert at.session_state["lr"] == 1e-4

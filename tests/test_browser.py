@@ -62,7 +62,36 @@ def test_a_new_page_shows_its_train_button_before_the_settings(page, server):
           if (!window.__first.train && train) window.__first.train = now;
           const settings = document.querySelector('[data-testid="stSidebar"] [data-testid="stSelectbox"]');
           if (!window.__first.settings && settings) window.__first.settings = now;
-        }).observe(document, {subtree: true, childList: true});
+          const box = [...document.querySelectorAll('[data-testid="stMetric"]')]
+            .find(b => b.innerText.startsWith('Step'));
+          const step = box && parseInt(box.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, ''));
+          if (!window.__first.step && step > 0) window.__first.step = now;
+          const chart = document.querySelector('[data-testid="stPlotlyChart"]');
+          if (!window.__first.chart && chart) window.__first.chart = now;
+          const finished = [...document.querySelectorAll('[data-testid="stAlert"]')]
+            .some(a => a.innerText.includes('Finished'));
+          if (!window.__first.finished && finished) window.__first.finished = now;
+        }).observe(document, {subtree: true, childList: true, characterData: true});
+        document.addEventListener('click', () => { window.__first.click ??= performance.now(); }, true);
+        // What the server sends, in its order: the index of the first message with a Plotly figure,
+        // and of the first that says Finished.
+        window.__sent = {count: 0};
+        const Socket = window.WebSocket;
+        window.WebSocket = class extends Socket {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener('message', event => {
+              const data = event.data, sent = window.__sent, index = sent.count++;
+              const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+              if (sent.chart === undefined && text.includes('"layout"')) sent.chart = index;
+              if (sent.finished === undefined && text.includes('Finished')) sent.finished = index;
+              // metrics redrawn after the click, before the first chart
+              if (window.__first.click && sent.chart === undefined && text.includes('Steps/s')) {
+                sent.metrics = (sent.metrics || 0) + 1;
+              }
+            });
+          }
+        };
         """
     )
     page.goto(server)
@@ -71,6 +100,13 @@ def test_a_new_page_shows_its_train_button_before_the_settings(page, server):
     assert first["train"] < first["settings"], first
     page.get_by_role("button", name="Train").click()  # the page works as usual after the pause
     page.locator('[data-testid="stAlert"]', has_text="Finished 500 steps").wait_for(timeout=90_000)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    # The page's first chart loads Plotly (seconds of the browser's time): the server sends it a
+    # second into the run, or after the run's end if that comes first or soon after
+    # (LiveView.charts_due), so the first steps show before it.
+    first, sent = page.evaluate("window.__first"), page.evaluate("window.__sent")
+    assert first["step"] < first["chart"], first
+    assert sent["chart"] > sent["finished"] or sent["metrics"] >= 3, (first, sent)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

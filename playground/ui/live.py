@@ -2,7 +2,8 @@
 
 Everything that moves is a placeholder, drawn once for a paused or finished run. While a run
 trains (or waits in line to), ``LiveView.follow`` redraws them in a loop: the metrics 5 times a
-second, the loss curve twice, the gradient charts every 3 seconds (the first time a second in).
+second, the loss curve twice, the gradient charts every 3 seconds (the first time a second in;
+a page's very first chart, a second into the run too: see ``LiveView.charts_due``).
 Between redraws it sleeps, and wakes at once when the run stops (``RunClient.nap``). Replacing
 an element in a placeholder sends one small delta to the browser; with fragment reruns the
 server spent a third of a core on the page and the browser a whole one.
@@ -34,7 +35,7 @@ from .shared import shared
 FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
 CURVE_S = 0.5  # the loss curve: twice a second
 SLOW_S = 3.0  # the gradient charts
-FIRST_SLOW_S = 1.0  # ... the first time, after a run starts
+FIRST_SLOW_S = 1.0  # ... the first time, after a run starts; and a page's first chart of all
 IDLE_S = 10.0  # while idle: tell the pool the page is still open
 PING_S = 5.0
 CROWD = 12  # live pages that each redraw at full pace; beyond, all slow down in proportion
@@ -65,6 +66,15 @@ HEATMAP_HINTS = {
 def pace(live_pages: int) -> float:
     """How many times slower than alone each live page redraws (1 up to CROWD pages, 60 pages: 5)."""
     return min(max(1.0, live_pages / CROWD), 1.0 / FAST_S)  # the metrics at least once a second
+
+
+def first_chart_waits(now: float, due: float, steps_left: int, steps_per_s: float) -> bool:
+    """Whether a page's first chart waits (see ``LiveView.charts_due``): until ``due``, a second
+    into the run, and up to a second past it while the run would end within that second at its
+    pace, so that a run about to end is shown finished first. ``due`` 0: no wait."""
+    if now < due:
+        return True
+    return now < due + FIRST_SLOW_S and steps_per_s > 0 and steps_left / steps_per_s < FIRST_SLOW_S
 
 
 def _session_is_open() -> bool:
@@ -134,6 +144,12 @@ class LiveView:
             )
         self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.clock = st.empty()  # see follow()
+        # A page's first chart makes the browser load Plotly (4.7 MB of JavaScript: 0.6-3 s of its
+        # main thread on a 2-core machine, when it shows nothing new). While a run trains, that
+        # chart waits (first_chart_waits): the first steps show at once, and a short run (the
+        # default 500 steps) is shown finished before the browser loads it.
+        first = not st.session_state.get("_plots") and client is not None and client.active
+        self.charts_due = time.monotonic() + FIRST_SLOW_S if first else 0.0
 
     def draw_fast(self, curve: bool = True) -> bool:
         """The metrics and the status, and the loss curve unless ``curve`` is False. False: nothing was new."""
@@ -147,11 +163,16 @@ class LiveView:
             self.drawn_fast = stamp
             self._draw_metrics()
             drew = True
-        if curve and self.drawn_curve != view.state.steps_done:
+        if curve and self.drawn_curve != view.state.steps_done and not self._charts_wait():
             self.drawn_curve = view.state.steps_done
             self._draw_curve()
             drew = True
         return drew
+
+    def _charts_wait(self) -> bool:
+        state = self.view.state
+        target = next((c.value for c in reversed(state.changes) if c.setting == "steps"), self.view.config.steps)
+        return first_chart_waits(time.monotonic(), self.charts_due, target - state.steps_done, state.steps_per_s)
 
     def _draw_metrics(self) -> None:
         view, state = self.view, self.view.state
@@ -226,7 +247,7 @@ class LiveView:
     def draw_slow(self) -> None:
         view = self.view
         stamp = (len(view.history), len(view.histograms), view.state.steps_done)
-        if stamp == self.drawn_slow:
+        if stamp == self.drawn_slow or self._charts_wait():
             return
         self.drawn_slow = stamp
         names, live = list(view.state.sizes), view.running
