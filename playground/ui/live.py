@@ -311,11 +311,13 @@ class LiveView:
                         return  # the tab is gone: stop talking, and the pool drops the run
                     c.send(Command.PING)
                     ss.pinged = tick
-                if not self.draw_fast(curve=tick >= curve_due):
+                charts = not self._charts_wait()  # a page's first chart waits (charts_due)
+                curve = charts and tick >= curve_due
+                if not self.draw_fast(curve=curve):
                     self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
-                if tick >= curve_due:
+                if curve:
                     curve_due = tick + CURVE_S * slower
-                if tick >= slow_due:
+                if charts and tick >= slow_due:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
                 # One wake-up per redraw (a page's thread that woke for every update slowed the
