@@ -299,6 +299,7 @@ def test_only_a_record_of_a_cpu_only_build_answers_without_torch(tmp_path, monke
     if record is not None:
         version.write_text("from typing import Optional\n" + record)
     answer = (["cpu"], devices.CPU_ONLY) if known else None
+    monkeypatch.delenv(devices.ASK_TORCH, raising=False)
     monkeypatch.setattr(devices.sys, "platform", "linux")
     assert devices.known_without_torch(version) == answer
     monkeypatch.setattr(devices.sys, "platform", "darwin")  # Apple's MPS: only torch can say
