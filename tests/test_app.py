@@ -25,6 +25,17 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm_server():
+    """The server as a learner finds it once it has been up a while: its training processes
+    started. The fork server imports torch at the lowest priority, and this busy test process,
+    on a new virtual environment, can starve that import for a minute (a Step then got no answer
+    within its 10 s). The device check used to wait for it; a CPU-only torch needs none now."""
+    from playground.ui.shared import shared
+
+    assert shared().prepared.wait(timeout=300)
+
+
 @pytest.fixture
 def at():
     app = AppTest.from_file(APP, default_timeout=60).run()

@@ -30,16 +30,20 @@ class Shared:
             self.devices_known.set()
         self.lock = threading.Lock()
         self.live_pages = 0  # pages redrawing a training run right now (see live.py)
+        self.prepared = threading.Event()  # _prepare is done (the tests wait for it)
         threading.Thread(target=self._prepare, daemon=True).start()
 
     def _prepare(self) -> None:
         """Start the workers' fork server (it imports torch: seconds) and the training processes,
         then, unless known already, ask which devices exist."""
-        warm_up()
-        self.pool.start()
-        if not self.devices_known.is_set():
-            self.devices = probe_devices()
-            self.devices_known.set()
+        try:
+            warm_up()
+            self.pool.start()
+            if not self.devices_known.is_set():
+                self.devices = probe_devices()
+                self.devices_known.set()
+        finally:
+            self.prepared.set()
 
     def following(self, change: int) -> int:
         """Count a page that starts (+1) or stops (-1) redrawing a live run; return how many do."""
