@@ -171,7 +171,7 @@ class LiveView:
 
     def _charts_wait(self) -> bool:
         state = self.view.state
-        target = next((c.value for c in reversed(state.changes) if c.setting == "steps"), self.view.config.steps)
+        target = self.client.settings.steps if self.client is not None else self.view.config.steps
         return first_chart_waits(time.monotonic(), self.charts_due, target - state.steps_done, state.steps_per_s)
 
     def _draw_metrics(self) -> None:
