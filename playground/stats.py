@@ -60,6 +60,11 @@ class GradientStats:
         # whole run (making a view costs ~10 us, as much as reading 100k numbers).
         self.on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
         self.views = None
+        # Each tensor's columns, named once: in a run every call is cold (see Histograms._count).
+        self.columns = {
+            name: tuple(statistic(name, s) for s in ("grad_norm", "grad_mean", "grad_max", "update_ratio"))
+            for name in self.before
+        }
 
     def __getstate__(self) -> dict:
         # A view of a tensor would unpickle as a copy that no longer sees the updates: make it anew.
@@ -92,7 +97,7 @@ class GradientStats:
         grads = style.gradients()
         for name, w in self._weights(style).items():
             g, scratch = as_numpy(grads[name]), self.scratch[name]
-            norm, mean, top = (statistic(name, s) for s in ("grad_norm", "grad_mean", "grad_max"))
+            norm, mean, top, ratio = self.columns[name]
             if g is None:  # not used this step (DynamicNet at depth 0)
                 row[norm] = row[mean] = row[top] = 0.0
                 if name in units:
@@ -106,13 +111,13 @@ class GradientStats:
                     # A unit is dead when no gradient reached any of its weights: their |g| sum to 0.
                     label, axis, ones = units[name]
                     per_unit = ones @ magnitude if axis == 1 else magnitude @ ones
-                    row[dead(label)] = float(np.count_nonzero(per_unit == 0)) / per_unit.size
+                    row[dead(label)] = float(per_unit.size - np.count_nonzero(per_unit)) / per_unit.size
                     row[mean] = float(per_unit.sum()) / g.size
                 else:
                     row[mean] = float(magnitude.ravel().dot(self.ones[name])) / g.size
             w_norm = _norm(w)
             change = np.subtract(w, self.before[name], out=scratch)
-            row[statistic(name, "update_ratio")] = _norm(change) / w_norm if w_norm else math.nan
+            row[ratio] = _norm(change) / w_norm if w_norm else math.nan
         return row
 
 
@@ -129,7 +134,7 @@ class Histograms:
         self.bins = bins
         self.low: dict[str, int] = {}  # per tensor: exponent of the lowest edge
         self._index: dict[str, np.ndarray] = {}
-        self._scratch: dict[str, tuple] = {}  # |bits|, exponents and a tensor of them, reused (see GradientStats)
+        self._scratch: dict[str, tuple] = {}  # per series: its keys, and a tensor over them, reused (see GradientStats)
         self._before: dict[str, np.ndarray] = {}  # the weights before the step, for its update
 
     def __getstate__(self) -> dict:
@@ -184,29 +189,34 @@ class Histograms:
         row[counts(key)], row[zeros(key)] = self._count(key, values)
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
-        # Measured at 100k float32 values (benchmarks.engine_overhead): the count is most of the
-        # cost. The exponents go to the smallest integers that hold them (float32: 8 bits,
-        # float64: 11), which torch.bincount counts in ~85 us, against ~150 us for np.bincount
-        # (which first converts them to 64 bits); zeros are counted on the integer bits, 4x
-        # faster than on the floats. Same counts (tests/test_stats.py checks them with frexp).
+        # The count is most of the cost, and in a run the data are cold: the training steps between
+        # two recordings have pushed them out of the cache, so each pass over a 400 kB array costs
+        # two to three times what it costs timed alone (benchmarks.engine_overhead times both). So
+        # one pass makes the keys straight from the bits of g: float32's 9 bits above its mantissa
+        # (sign, then exponent), cut to 8 bits, is the exponent; float64's 12 (counted in 4096 bins,
+        # the sign's half added onto the other) fit an int16. torch.bincount counts them in half the
+        # time of np.bincount (which first converts them to 64 bits). Same counts (tests/test_stats.py
+        # checks them with frexp).
         if g.dtype == np.float32:
-            bits, sign, shift, bias, size, key = g.view(np.uint32), np.uint32(0x7FFFFFFF), 23, 127, 256, np.uint8
+            bits, shift, bias, size, key = g.view(np.uint32), 23, 127, 256, np.uint8
         else:
-            bits, sign, shift, bias, size = g.view(np.uint64), np.uint64(0x7FFFFFFFFFFFFFFF), 52, 1023, 2048
-            key = np.int16
-        magnitude, exponent, keys = self._scratch.get(name, (None, None, None))
-        if magnitude is None or magnitude.shape != g.shape or magnitude.dtype != bits.dtype:
-            magnitude, exponent = np.empty_like(bits), np.empty(g.shape, dtype=key)
-            keys = torch.from_numpy(exponent).ravel()  # the same memory
-            self._scratch[name] = magnitude, exponent, keys
-        np.bitwise_and(bits, sign, out=magnitude)  # |g|'s bits: exponent, then mantissa
-        np.right_shift(magnitude, shift, out=exponent, casting="unsafe")
+            bits, shift, bias, size, key = g.view(np.uint64), 52, 1023, 2048, np.int16
+        keys, tensor = self._scratch.get(name, (None, None))
+        if keys is None or keys.shape != g.shape or keys.dtype != key:
+            keys = np.empty(g.shape, dtype=key)
+            tensor = torch.from_numpy(keys).ravel()  # the same memory
+            self._scratch[name] = keys, tensor
+        # uint32 -> uint8 wraps: the sign bit (the 9th) falls off
+        np.right_shift(bits, shift, out=keys, casting="unsafe")
+        total = 2 * size if key is np.int16 else size
         if g.size >= TORCH_COUNTS:
-            raw = torch.bincount(keys, minlength=size).numpy()
+            raw = torch.bincount(tensor, minlength=total).numpy()
         else:  # torch's call costs 5 us before it counts anything
-            raw = np.bincount(exponent.ravel(), minlength=size)
-        # raw[0] holds zeros and subnormal numbers; only then is counting zeros worth a pass
-        zeros = g.size - np.count_nonzero(magnitude) if raw[0] else 0
+            raw = np.bincount(keys.ravel(), minlength=total)
+        if total > size:
+            raw = raw[:size] + raw[size:]  # +|g| and -|g| alike
+        # raw[0] holds zeros (+0 and -0) and subnormal numbers; only then is counting zeros worth a pass
+        zeros = int(np.count_nonzero(g == 0)) if raw[0] else 0
         raw[0] -= zeros
         mask = size - 1  # the exponent of inf and NaN
         if name not in self.low:
