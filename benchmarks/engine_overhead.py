@@ -15,15 +15,18 @@ the library the style trains with gets the count, the other one thread).
 Each measurement runs enough steps to take about half a second. Ratios from one run are
 what to compare; absolute times on a shared machine drift.
 
-A second table times one recording's parts alone (the weights' copy, the statistics, the
-histograms), which a shared machine's noise moves far less than a whole run, and gives their
-share of a bare step at the default cadence.
+A second table times one recording's parts (the weights' copy, the statistics, the histograms),
+which a shared machine's noise moves far less than a whole run: alone, over and over, their data
+in the cache; and as in a run, each right after a training step, which has pushed their data and
+NumPy's own out of the cache (two to three times the cost alone at the tutorial's size). From
+the latter it gives their share of a bare step at the default cadence.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 from datetime import date
 
@@ -87,17 +90,30 @@ def best_us(action, seconds: float = 0.05, repeats: int = 7) -> float:
     return min(times) * 1e6
 
 
-def parts(style: str, size: str) -> tuple[float, float, float]:
-    """Microseconds of one recording's parts, timed alone: the weights' copy before the step,
-    the statistics and the gradient histograms after it."""
+def after_a_step_us(net, action, samples: int) -> float:
+    """The median microseconds of ``action`` taken right after one of ``net``'s training steps
+    (not timed), as a run takes its recordings: the step has pushed their data out of the cache."""
+    times = []
+    for _ in range(samples):
+        net.step()
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def parts(style: str, size: str, bare_ms: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Microseconds of one recording's parts (the weights' copy before the step, the statistics
+    and the gradient histograms after it), timed alone (best of 7, their data in the cache) and as
+    in a run (right after a training step; the median of up to 41, fewer at a slow size)."""
     trainer = Trainer(config(style, size, 100))
     trainer.run(3)
     net, stats, binning = trainer.net, trainer.stats, trainer.binning
-    return (
-        best_us(lambda: stats.remember_weights(net)),
-        best_us(lambda: stats.measure(net)),
-        best_us(lambda: binning.measure(net)),
-    )
+    actions = (lambda: stats.remember_weights(net), lambda: stats.measure(net), lambda: binning.measure(net))
+    samples = max(5, min(41, int(1000 / max(bare_ms, 1e-3))))  # about a second of steps per part
+    alone = tuple(best_us(action) for action in actions)
+    in_a_run = tuple(after_a_step_us(net, action, samples) for action in actions)
+    return alone, in_a_run
 
 
 def steps_for(style: str, size: str) -> int:
@@ -136,7 +152,7 @@ def main(argv=None) -> None:
                 engine.append(time_engine(style, size, steps))
                 light.append(time_engine(style, size, steps, every=100))
             b, e, lt = min(bare), min(engine), min(light)
-            recorded[size, style] = b * 1e3, parts(style, size)  # in the same weather as the bare loop
+            recorded[size, style] = b * 1e3, parts(style, size, b * 1e3)  # in the same weather as the bare loop
             print(
                 f"| {size} ({shape}) | {style} | {count} | {steps} | {b * 1e3:.4g} | {e * 1e3:.4g} "
                 f"| {e / b:.2f}x | {lt / b:.2f}x |",
@@ -145,14 +161,19 @@ def main(argv=None) -> None:
     every = Config().stats_every
     assert every == Config().hist_every, "the share below assumes one cadence"
     print(
-        f"\nOne recording's parts, each timed alone (best of 7), and their share of a bare step "
-        f"when taken every {every} steps\n"
+        f"\nOne recording's parts in microseconds: each timed alone (best of 7, its data in the cache), "
+        f"and as in a run (right after a training step, median); the share of a bare step they take "
+        f"in a run, recorded every {every} steps\n"
     )
-    print("| size | style | weights' copy us | statistics us | histograms us | share of a bare step |")
+    print(
+        "| size | style | weights' copy alone / in a run | statistics alone / in a run "
+        "| histograms alone / in a run | share of a bare step in a run |"
+    )
     print("|---|---|---|---|---|---|")
-    for (size, style), (bare_ms, (copy, stats, hist)) in recorded.items():
-        share = (copy + stats + hist) / every / (bare_ms * 1e3)
-        print(f"| {size} | {style} | {copy:.0f} | {stats:.0f} | {hist:.0f} | {share:.1%} |", flush=True)
+    for (size, style), (bare_ms, (alone, in_a_run)) in recorded.items():
+        share = sum(in_a_run) / every / (bare_ms * 1e3)
+        cells = " | ".join(f"{a:.0f} / {r:.0f}" for a, r in zip(alone, in_a_run, strict=True))
+        print(f"| {size} | {style} | {cells} | {share:.1%} |", flush=True)
 
 
 if __name__ == "__main__":
