@@ -22,13 +22,21 @@ import streamlit as st
 PREPARED = threading.Event()  # set when prepare() is done
 
 
-def prepare() -> None:
-    from playground.worker import warm_up
+def start_fork_server() -> None:
+    from playground.launch import warm_up  # the standard library alone: no NumPy yet
 
     try:
         warm_up()
     except (OSError, RuntimeError):  # no fork server here: the first page starts the workers itself
         pass
+
+
+# Now, while Streamlit is still starting its server and one core is idle: a second sooner than the
+# start-up hook, whose thread would also hold it up behind the server's own start.
+threading.Thread(target=start_fork_server, name="fork-server", daemon=True).start()
+
+
+def prepare() -> None:
     import streamlit.emojis  # noqa: F401  (st.set_page_config checks page_icon with it: 40 ms)
 
     import playground.ui.page  # noqa: F401  (the imports the first page would wait for)

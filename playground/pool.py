@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 
 from . import threads
 from .config import Config, Limits
+from .launch import context
 from .record import Change, Status
-from .worker import ORPHAN_S, Command, RunView, Update, context, serve
+from .worker import ORPHAN_S, Command, RunView, Update, serve
 
 CRASHED = (
     "The training process that held this run stopped (killed, or out of memory), so the run is lost. "

@@ -15,9 +15,7 @@ that importing torch takes (and the fork server itself starts with the app).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-import multiprocessing
 import os
 import select
 import time
@@ -28,6 +26,7 @@ import numpy as np
 
 from . import threads
 from .config import Config, ConfigError
+from .launch import context
 from .record import Change, Status
 
 FLUSH_S = 0.05  # how often a training run sends what it recorded
@@ -86,24 +85,6 @@ class Update:
 #: A training process warms the optimizers this long after it starts, once nothing trains: not
 #: while the first page is still being drawn, nor while the first run trains.
 WARM_AFTER_S = 3.0
-
-
-@functools.cache
-def context():
-    """The multiprocessing context: a fork server with torch preloaded where there is one."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["playground.warm"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def warm_up() -> None:
-    """Start the fork server now (it imports torch: seconds), so the first Train is quick."""
-    if context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
 
 
 # ---------------------------------------------------------------- worker side

@@ -12,8 +12,9 @@ import streamlit as st
 
 from ..config import ConfigError, Limits
 from ..devices import known_without_torch
+from ..launch import warm_up
 from ..pool import Pool
-from ..worker import probe_devices, warm_up
+from ..worker import probe_devices
 
 
 class Shared:
