@@ -25,15 +25,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from benchmarks.sizes import SIZES
 from playground.config import STYLES, Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: name: (N, D_in, H, D_out, steps, learning rate for every style but optim's Adam).
-SIZES = {
-    "tutorial": (64, 1000, 100, 10, 2000, None),
-    "large": (512, 1000, 2000, 10, 40, 1e-8),
-}
+#: Steps each run takes, per size.
+STEPS = {"tutorial": 2000, "large": 40}
 
 SCRIPT = """
 import sys, time
@@ -85,7 +83,7 @@ def timed(code: str, args: list[str]) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", nargs="*", default=list(SIZES), choices=SIZES)
+    parser.add_argument("--size", nargs="*", default=list(STEPS), choices=STEPS)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--style", nargs="*", default=list(STYLES), choices=STYLES)
     parser.add_argument("--steps", type=int, help="steps per run, instead of each size's own")
@@ -97,12 +95,12 @@ def main(argv=None) -> None:
     print("| size (N/D_in/H/D_out) | style | steps | script ms/step | CLI ms/step | CLI / script |")
     print("|---|---|---|---|---|---|")
     for size in args.size:
-        n, d_in, hidden, d_out, steps, lr = SIZES[size]
-        steps = args.steps or steps
-        shape = f"{n}/{d_in}/{hidden}/{d_out}"
+        spec = SIZES[size]
+        n, d_in, hidden, d_out, _ = spec
+        steps = args.steps or STEPS[size]
         for style in args.style:
-            own_lr = lr is not None and style != "optim"
-            rate = lr if own_lr else Config.for_style(style).lr
+            own_lr = spec.rate(style) is not None
+            rate = spec.rate(style) if own_lr else Config.for_style(style).lr
             common = [style, str(steps), str(n), str(d_in), str(hidden), str(d_out), repr(rate)]
             script, cli = [], []
             for _ in range(args.repeats):
@@ -110,7 +108,8 @@ def main(argv=None) -> None:
                 cli.append(timed(CLI, [*common, "1" if own_lr else "0"]) / steps)
             s, c = min(script), min(cli)
             print(
-                f"| {size} ({shape}) | {style} | {steps} | {s * 1e3:.3f} | {c * 1e3:.3f} | {c / s:.2f}x |", flush=True
+                f"| {size} ({spec.shape}) | {style} | {steps} | {s * 1e3:.3f} | {c * 1e3:.3f} | {c / s:.2f}x |",
+                flush=True,
             )
 
 

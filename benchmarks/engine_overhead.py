@@ -33,24 +33,21 @@ from datetime import date
 import torch
 
 from benchmarks.bare_loops import BARE
+from benchmarks.sizes import SIZES
 from playground import threads
 from playground.config import STYLES, Config
 from playground.trainer import Trainer
 
-#: name: (N, D_in, H, D_out, learning rate for every style but optim's Adam, steps to time).
-#: The large size needs a smaller rate to train (see the README's "Large sizes").
-SIZES = {
-    "tiny": (8, 20, 12, 3, None, 2000),
-    "tutorial": (64, 1000, 100, 10, None, 500),
-    "large": (512, 1000, 2000, 10, 1e-8, 20),
-}
+#: Per size, the fewest steps a timing takes (``steps_for`` takes more where they are quick).
+STEPS = {"tiny": 2000, "tutorial": 500, "large": 20}
 
 
 def config(style: str, size: str, steps: int, every: int | None = None) -> Config:
-    n, d_in, hidden, d_out, lr, _ = SIZES[size]
+    spec = SIZES[size]
+    n, d_in, hidden, d_out, _ = spec
     extra = {"stats_every": every, "hist_every": every} if every else {}
-    if lr is not None and style != "optim":
-        extra["lr"] = lr
+    if spec.rate(style) is not None:
+        extra["lr"] = spec.rate(style)
     return Config.for_style(style, n=n, d_in=d_in, hidden=hidden, d_out=d_out, steps=steps, **extra)
 
 
@@ -118,7 +115,7 @@ def parts(style: str, size: str, bare_ms: float) -> tuple[tuple[float, ...], tup
 
 def steps_for(style: str, size: str) -> int:
     """Steps that take about half a second in the bare loop (at least the size's own count)."""
-    probe = SIZES[size][5]
+    probe = STEPS[size]
     seconds = time_bare(style, size, probe) * probe
     return max(probe, int(probe * 0.5 / max(seconds, 1e-6)))
 
@@ -140,7 +137,7 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     recorded = {}
     for size in args.size:
-        shape = "/".join(str(v) for v in SIZES[size][:4])
+        shape = SIZES[size].shape
         for style in args.style:
             count = threads.choose(config(style, size, 1))
             threads.apply(count, style)
