@@ -53,18 +53,26 @@ TRAINING_COMMANDS = (Command.TRAIN, Command.STEP, Command.INSPECT)  # these go t
 
 
 class Process:
-    """One training process, and a thread that reads what it sends."""
+    """One training process, and a thread that starts it, then reads what it sends.
+
+    Starting one waits for the fork server to have imported torch: seconds, in the first
+    seconds after the server starts. That wait is the thread's, not the caller's: a page's Train
+    callback, which brings its run into a process under the pool's lock, returns at once, so that
+    page draws its run as started and every other page goes on while the process starts. What is
+    sent meanwhile waits in the pipe, and the process reads it first.
+    """
+
+    START_S = 60.0  # the longest stop() waits for a start in progress (the fork server's import)
 
     def __init__(self, pool: Pool, orphan_s: float):
         ctx = context()
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=serve, args=(child, orphan_s), daemon=True)
-        self.process.start()
-        child.close()
         self.pool = pool
         self.send_lock = threading.Lock()
         self.alive = True
-        threading.Thread(target=self._read, daemon=True, name="pool-reader").start()
+        self.started = threading.Event()  # set when the start is over, whether it worked or not
+        threading.Thread(target=self._start_and_read, args=(child,), daemon=True, name="pool-reader").start()
 
     def send(self, message: tuple) -> bool:
         with self.send_lock:
@@ -74,8 +82,15 @@ class Process:
             except (BrokenPipeError, OSError):
                 return False
 
-    def _read(self) -> None:
-        while True:
+    def _start_and_read(self, child) -> None:
+        try:
+            self.process.start()
+        except (OSError, EOFError, RuntimeError, ValueError):  # none started: its runs fail, saying so
+            pass
+        finally:
+            child.close()
+            self.started.set()
+        while self.process.pid is not None:
             try:
                 run_id, update = self.conn.recv()
             except (EOFError, OSError, TypeError):  # TypeError: the pool closed the connection
@@ -89,6 +104,9 @@ class Process:
             self.conn.close()
         except OSError:
             pass
+        self.started.wait(self.START_S)
+        if self.process.pid is None:  # never started (or still starting, past START_S)
+            return
         self.process.join(timeout=1.0)
         if self.process.is_alive():
             self.process.kill()
@@ -281,18 +299,14 @@ class Pool:
             run.path = None
 
     def start(self) -> None:
-        """Start the training processes now, so that the first Train finds one ready.
-
-        Starting one waits for the fork server to have imported torch: that wait does not hold
-        the pool's lock, so pages that only read their runs never wait for it.
-        """
-        while len(self.processes) < self.limits.training_processes:
-            process = Process(self, self.orphan_s * 2)  # the pool drops orphans first
-            with self.lock:
-                if len(self.processes) < self.limits.training_processes:
-                    self.processes.append(process)
-                    continue
-            process.stop()  # a page's Train started one meanwhile (_least_busy)
+        """Start the training processes now, so that the first Train finds one ready; return once
+        they have started (after the fork server's torch import)."""
+        with self.lock:
+            while len(self.processes) < self.limits.training_processes:
+                self.processes.append(Process(self, self.orphan_s * 2))  # the pool drops orphans first
+            processes = list(self.processes)
+        for process in processes:
+            process.started.wait(Process.START_S)
 
     def _least_busy(self) -> Process:
         while len(self.processes) < self.limits.training_processes:
@@ -457,13 +471,23 @@ class RunClient:
         if seconds > 0 and self.run.stopped.wait(seconds):
             self.run.stopped.clear()
 
-    def request(self, command: Command, *args, timeout: float = 10.0) -> None:
-        """Send a command and wait for the answer (the run's state after it), unless it waits in line."""
+    @property
+    def starting(self) -> bool:
+        """In a process that has not started yet (it waits for the fork server's torch import)."""
+        process = self.run.process
+        return process is not None and not process.started.is_set()
+
+    def request(self, command: Command, *args, timeout: float = 10.0, wait_for_start: bool = True) -> None:
+        """Send a command and wait for the answer (the run's state after it), unless it waits in line,
+        or, with ``wait_for_start`` False, its process is still starting: a training run's page
+        follows it anyway (``active``), and draws its first steps when they come."""
         if not self.send(command, *args):
             self.poll()
             return
         deadline = time.monotonic() + timeout
         while self.view.state.ack < self.sent and time.monotonic() < deadline and not self.view.error:
+            if not wait_for_start and self.starting:
+                return
             self.poll(wait=0.05)
 
     def close(self) -> None:

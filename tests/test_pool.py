@@ -297,6 +297,8 @@ def test_a_killed_process_costs_only_its_runs_and_is_replaced_when_needed(pools)
     a.request(Command.TRAIN)
     b.request(Command.TRAIN)
     assert a.run.process is not b.run.process  # one in each
+    for client in (a, b):  # both processes started, and training
+        wait_until(client, lambda v: v.state.steps_done > 0)
     victim = a.run.process.process
     os.kill(victim.pid, signal.SIGKILL)
     wait_until(a, lambda v: bool(v.error), timeout=10)
@@ -311,6 +313,62 @@ def test_a_killed_process_costs_only_its_runs_and_is_replaced_when_needed(pools)
     assert again.view.state.steps_done == 5 and pool.training() == 1
     assert len(pool.processes) == 2 and all(p.process.is_alive() for p in pool.processes)
     assert again.run.process is not b.run.process
+
+
+@pytest.fixture
+def slow_start(monkeypatch):
+    """Processes that take ``seconds`` to start, as in the first seconds after a server starts (the
+    fork server still importing torch); ``fail`` makes the start raise instead."""
+    from playground.launch import context
+
+    cls = context().Process
+    real = cls.start
+    how = {"seconds": 1.5, "fail": False}
+
+    def start(self):
+        time.sleep(how["seconds"])
+        if how["fail"]:
+            raise OSError("no process today")
+        real(self)
+
+    monkeypatch.setattr(cls, "start", start)
+    return how
+
+
+def test_a_train_does_not_wait_for_its_process_to_start(pools, slow_start):
+    """A page's Train callback returns at once while its run's process starts, and no other page
+    waits for that start (it does not hold the pool's lock); the run trains once it is up."""
+    pool = pools()
+    client = pool.open(Config(steps=20, **SMALL))
+    began = time.monotonic()
+    client.request(Command.TRAIN, wait_for_start=False)
+    assert time.monotonic() - began < 0.5
+    assert client.starting and client.active and client.waiting is None  # started, not in line
+    began = time.monotonic()
+    other = pool.open(Config(steps=20, seed=1, **SMALL))  # another page, meanwhile
+    assert pool.training() == 1 and other.view.state.steps_done == 0
+    assert time.monotonic() - began < 0.5
+    wait_until(client, lambda view: view.status == Status.DONE)
+    assert not client.starting
+    np.testing.assert_array_equal(client.view.history["loss"], local_run(client.settings).history["loss"])
+    # A request that waits for the answer (Step) waits for the start too.
+    slow_start["seconds"] = 0.0
+    other.request(Command.STEP, 3)
+    assert other.view.state.steps_done == 3
+
+
+def test_a_process_that_cannot_start_fails_its_runs_and_the_next_train_starts_another(pools, slow_start):
+    pool = pools()
+    slow_start.update(seconds=0.2, fail=True)
+    client = pool.open(Config(steps=20, **SMALL))
+    client.request(Command.TRAIN, wait_for_start=False)
+    wait_until(client, lambda view: bool(view.error), timeout=10)
+    assert client.view.error == CRASHED and not client.active and pool.processes == []
+    slow_start["fail"] = False
+    again = pool.open(Config(steps=20, **SMALL))
+    again.request(Command.TRAIN)
+    wait_until(again, lambda view: view.status == Status.DONE)
+    assert len(pool.processes) == 1
 
 
 def test_a_run_finished_by_step_is_parked_too(pool):

@@ -75,7 +75,9 @@ def current_run() -> RunClient | None:
 def train(cfg: Config) -> None:
     c = current_run() or new_run(cfg)
     if not c.active:
-        c.request(Command.TRAIN)
+        # In the first seconds after the server starts, its process may still be starting: the
+        # page shows the run started at once rather than wait for the answer.
+        c.request(Command.TRAIN, wait_for_start=False)
 
 
 def step(cfg: Config) -> None:
