@@ -190,8 +190,8 @@ class Histograms:
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
         # The count is most of the cost, and in a run the data are cold: the training steps between
-        # two recordings have pushed them out of the cache, so each pass over a 400 kB array costs
-        # two to three times what it costs timed alone (benchmarks.engine_overhead times both). So
+        # two recordings have pushed them out of the cache, so a part of a recording costs 1.2 to 4
+        # times what it costs timed alone (benchmarks.engine_overhead times both). So
         # one pass makes the keys straight from the bits of g: float32's 9 bits above its mantissa
         # (sign, then exponent), cut to 8 bits, is the exponent; float64's 12 (counted in 4096 bins,
         # the sign's half added onto the other) fit an int16. torch.bincount counts them in half the
