@@ -45,7 +45,7 @@ def _start_next(state: dict, shared) -> None:
         return
     client = shared.pool.open(state["runs"][done][1])
     state["client"] = client
-    client.request(Command.TRAIN)
+    client.request(Command.TRAIN, wait_for_start=False)  # the next tick draws it (see actions.train)
 
 
 def controls(base: Config, shared) -> None:
