@@ -99,8 +99,9 @@ def main(argv=None) -> None:
         n, d_in, hidden, d_out, _ = spec
         steps = args.steps or STEPS[size]
         for style in args.style:
-            own_lr = spec.rate(style) is not None
-            rate = spec.rate(style) if own_lr else Config.for_style(style).lr
+            rate = spec.rate(style)
+            own_lr = rate is not None
+            rate = rate if own_lr else Config.for_style(style).lr
             common = [style, str(steps), str(n), str(d_in), str(hidden), str(d_out), repr(rate)]
             script, cli = [], []
             for _ in range(args.repeats):

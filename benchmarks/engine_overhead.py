@@ -18,7 +18,7 @@ what to compare; absolute times on a shared machine drift.
 A second table times one recording's parts (the weights' copy, the statistics, the histograms),
 which a shared machine's noise moves far less than a whole run: alone, over and over, their data
 in the cache; and as in a run, each right after a training step, which has pushed their data and
-NumPy's own out of the cache (two to three times the cost alone at the tutorial's size). From
+NumPy's own out of the cache (1.2 to 4 times the cost alone at the tutorial's size). From
 the latter it gives their share of a bare step at the default cadence.
 """
 
@@ -46,8 +46,8 @@ def config(style: str, size: str, steps: int, every: int | None = None) -> Confi
     spec = SIZES[size]
     n, d_in, hidden, d_out, _ = spec
     extra = {"stats_every": every, "hist_every": every} if every else {}
-    if spec.rate(style) is not None:
-        extra["lr"] = spec.rate(style)
+    if (rate := spec.rate(style)) is not None:
+        extra["lr"] = rate
     return Config.for_style(style, n=n, d_in=d_in, hidden=hidden, d_out=d_out, steps=steps, **extra)
 
 

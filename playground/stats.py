@@ -197,10 +197,11 @@ class Histograms:
         # the sign's half added onto the other) fit an int16. torch.bincount counts them in half the
         # time of np.bincount (which first converts them to 64 bits). Same counts (tests/test_stats.py
         # checks them with frexp).
+        # size: the exponent's values; total: the keys' (float64's sign doubles them)
         if g.dtype == np.float32:
-            bits, shift, bias, size, key = g.view(np.uint32), 23, 127, 256, np.uint8
+            bits, shift, bias, size, total, key = g.view(np.uint32), 23, 127, 256, 256, np.uint8
         else:
-            bits, shift, bias, size, key = g.view(np.uint64), 52, 1023, 2048, np.int16
+            bits, shift, bias, size, total, key = g.view(np.uint64), 52, 1023, 2048, 4096, np.int16
         keys, tensor = self._scratch.get(name, (None, None))
         if keys is None or keys.shape != g.shape or keys.dtype != key:
             keys = np.empty(g.shape, dtype=key)
@@ -208,7 +209,6 @@ class Histograms:
             self._scratch[name] = keys, tensor
         # uint32 -> uint8 wraps: the sign bit (the 9th) falls off
         np.right_shift(bits, shift, out=keys, casting="unsafe")
-        total = 2 * size if key is np.int16 else size
         if g.size >= TORCH_COUNTS:
             raw = torch.bincount(tensor, minlength=total).numpy()
         else:  # torch's call costs 5 us before it counts anything
