@@ -19,7 +19,10 @@ A second table times one recording's parts (the weights' copy, the statistics, t
 which a shared machine's noise moves far less than a whole run: alone, over and over, their data
 in the cache; and as in a run, each right after a training step, which has pushed their data and
 NumPy's own out of the cache (1.2 to 4 times the cost alone at the tutorial's size). From
-the latter it gives their share of a bare step at the default cadence.
+the latter it gives their share of a bare step at the default cadence. Then the recording all
+told, read from a run's own step times (``all_told_us``): what the parts leave out (the row,
+the logs, and the slower steps right after a recording) made it 1.3 to 2.5 times the parts' sum at
+the tutorial's size when it was added (2026-12-03).
 """
 
 from __future__ import annotations
@@ -113,6 +116,27 @@ def parts(style: str, size: str, bare_ms: float) -> tuple[tuple[float, ...], tup
     return alone, in_a_run
 
 
+def all_told_us(style: str, size: str, bare_ms: float) -> float:
+    """Microseconds one recording costs a run, all told: a run at the default cadence, each step
+    timed; per place in the cadence (the recorded step, the one after it, ...) the median, less
+    the median of the places in the cadence's second half, far from a recording; summed. Unlike
+    the parts, this counts the row, the logs and the steps right after a recording, which find the
+    training's own data pushed out of the cache and torch's other threads asleep."""
+    every = Config().stats_every
+    cycles = max(5, min(100, int(2000 / (every * bare_ms))))  # about two seconds of steps
+    trainer = Trainer(config(style, size, every * (cycles + 1)))
+    trainer.run(every)  # its first steps warm up
+    by_place: list[list[float]] = [[] for _ in range(every)]
+    for _ in range(cycles * every):
+        place = trainer.steps_done % every
+        start = time.perf_counter()
+        trainer.step()
+        by_place[place].append(time.perf_counter() - start)
+    medians = [statistics.median(times) for times in by_place]
+    plain = statistics.median(medians[every // 2 :])
+    return sum(m - plain for m in medians) * 1e6
+
+
 def steps_for(style: str, size: str) -> int:
     """Steps that take about half a second in the bare loop (at least the size's own count)."""
     probe = STEPS[size]
@@ -149,7 +173,8 @@ def main(argv=None) -> None:
                 engine.append(time_engine(style, size, steps))
                 light.append(time_engine(style, size, steps, every=100))
             b, e, lt = min(bare), min(engine), min(light)
-            recorded[size, style] = b * 1e3, parts(style, size, b * 1e3)  # in the same weather as the bare loop
+            # in the same weather as the bare loop
+            recorded[size, style] = b * 1e3, parts(style, size, b * 1e3), all_told_us(style, size, b * 1e3)
             print(
                 f"| {size} ({shape}) | {style} | {count} | {steps} | {b * 1e3:.4g} | {e * 1e3:.4g} "
                 f"| {e / b:.2f}x | {lt / b:.2f}x |",
@@ -158,19 +183,24 @@ def main(argv=None) -> None:
     every = Config().stats_every
     assert every == Config().hist_every, "the share below assumes one cadence"
     print(
-        f"\nOne recording's parts in microseconds: each timed alone (best of 7, its data in the cache), "
-        f"and as in a run (right after a training step, median); the share of a bare step they take "
-        f"in a run, recorded every {every} steps\n"
+        f"\nOne recording in microseconds: its parts, each timed alone (best of 7, its data in the "
+        f"cache) and as in a run (right after a training step, median), and the share of a bare step "
+        f"they take at the default cadence (every {every} steps); then the recording all told, from "
+        f"a run's own step times (see all_told_us), and its share\n"
     )
     print(
         "| size | style | weights' copy alone / in a run | statistics alone / in a run "
-        "| histograms alone / in a run | share of a bare step in a run |"
+        "| histograms alone / in a run | parts' share | all told in a run | its share |"
     )
-    print("|---|---|---|---|---|---|")
-    for (size, style), (bare_ms, (alone, in_a_run)) in recorded.items():
-        share = sum(in_a_run) / every / (bare_ms * 1e3)
+    print("|---|---|---|---|---|---|---|---|")
+    for (size, style), (bare_ms, (alone, in_a_run), told) in recorded.items():
+        step_us = bare_ms * 1e3
         cells = " | ".join(f"{a:.0f} / {r:.0f}" for a, r in zip(alone, in_a_run, strict=True))
-        print(f"| {size} | {style} | {cells} | {share:.1%} |", flush=True)
+        print(
+            f"| {size} | {style} | {cells} | {sum(in_a_run) / every / step_us:.1%} "
+            f"| {told:.0f} | {told / every / step_us:.1%} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
