@@ -121,7 +121,7 @@ def all_told_us(style: str, size: str, bare_ms: float) -> float:
     timed; per place in the cadence (the recorded step, the one after it, ...) the median, less
     the median of the places in the cadence's second half, far from a recording; summed. Unlike
     the parts, this counts the row, the logs and the steps right after a recording, which find the
-    training's own data pushed out of the cache and torch's other threads asleep."""
+    training's own data pushed out of the cache (slower on one thread too)."""
     every = Config().stats_every
     cycles = max(5, min(100, int(2000 / (every * bare_ms))))  # about two seconds of steps
     trainer = Trainer(config(style, size, every * (cycles + 1)))
