@@ -10,6 +10,9 @@ run and a float64 run, or a CPU run and a GPU run, start from the same numbers.
 With a curve for data (``curves.py``: sin, abs, ...) x is the points' x, one column.
 The bias-free styles then get a second column of ones beside it: their only way to a
 bias, without which every hidden unit would kink at x = 0 (w1 has a row for it).
+
+A NumPy run in a process that has not imported torch draws the same numbers without it
+(``draws.py``; ``trainer.make_problem`` chooses).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 from . import curves
 from .config import BIAS_FREE_STYLES, CURVE_DATA, Config
 from .devices import resolve
+from .draws import curve_inputs, stream_seed
 
 
 @dataclass
@@ -51,7 +55,7 @@ class Problem:
     ones_column: bool = False  # a curve, for a bias-free style: x has a column of ones (see above)
 
     def _stream(self, k: int) -> torch.Generator:
-        return torch.Generator().manual_seed(self.seed * 4 + k)  # 0: the data (make_problem)
+        return torch.Generator().manual_seed(stream_seed(self.seed, k))  # 0: the data (make_problem)
 
     @functools.cached_property
     def _free(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,8 +121,7 @@ class Problem:
 
 
 def _curve_inputs(points: np.ndarray, ones_column: bool) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(points, dtype=np.float64)).reshape(-1, 1)
-    return torch.cat([x, torch.ones_like(x)], dim=1) if ones_column else x
+    return torch.from_numpy(curve_inputs(points, ones_column))
 
 
 def _uniform_linear(gen: torch.Generator, fan_in: int, fan_out: int) -> Linear:
@@ -130,7 +133,7 @@ def _uniform_linear(gen: torch.Generator, fan_in: int, fan_out: int) -> Linear:
 
 def make_problem(cfg: Config) -> Problem:
     device = resolve(cfg.device)
-    data = torch.Generator().manual_seed(cfg.seed * 4)  # the weights' streams are 1, 2 and 3 (Problem)
+    data = torch.Generator().manual_seed(stream_seed(cfg.seed, 0))  # the weights' streams are 1, 2 and 3 (Problem)
     N, D_in, H, D_out = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
     ones_column = False
     if cfg.data in CURVE_DATA:  # one input, one output: the points of a curve

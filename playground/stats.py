@@ -2,7 +2,9 @@
 
 Everything here works on NumPy views of the tensors (no copy on the CPU), where
 one call costs microseconds, not the tens that a small torch op costs; but one:
-``torch.bincount`` counts 100k small integers in half the time of ``np.bincount``.
+``torch.bincount`` counts 100k small integers in half the time of ``np.bincount``. That one is
+used where torch is loaded, never imported for it: a NumPy run may train without torch
+(``draws.py``), and both count the same.
 
 Histograms count |grad| per power of two. A gradient shrinks by orders of
 magnitude as the loss falls, so bins of equal width fixed at the first step
@@ -15,9 +17,9 @@ gradient of a dead ReLU unit is exactly zero) are counted apart.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
-import torch
 
 from .record import activation_series, counts, dead, series, statistic, zeros
 
@@ -204,15 +206,17 @@ class Histograms:
             bits, shift, bias, size, total, key = g.view(np.uint64), 52, 1023, 2048, 4096, np.int16
         keys, tensor = self._scratch.get(name, (None, None))
         if keys is None or keys.shape != g.shape or keys.dtype != key:
-            keys = np.empty(g.shape, dtype=key)
-            tensor = torch.from_numpy(keys).ravel()  # the same memory
-            self._scratch[name] = keys, tensor
+            keys, tensor = np.empty(g.shape, dtype=key), None
         # uint32 -> uint8 wraps: the sign bit (the 9th) falls off
         np.right_shift(bits, shift, out=keys, casting="unsafe")
-        if g.size >= TORCH_COUNTS:
+        torch = sys.modules.get("torch")
+        if torch is not None and g.size >= TORCH_COUNTS:  # below, torch's call costs 5 us before it counts anything
+            if tensor is None:
+                tensor = torch.from_numpy(keys).ravel()  # the same memory
             raw = torch.bincount(tensor, minlength=total).numpy()
-        else:  # torch's call costs 5 us before it counts anything
+        else:
             raw = np.bincount(keys.ravel(), minlength=total)
+        self._scratch[name] = keys, tensor
         if total > size:
             raw = raw[:size] + raw[size:]  # +|g| and -|g| alike
         # raw[0] holds zeros (+0 and -0) and subnormal numbers; only then is counting zeros worth a pass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 from .config import NUMPY_STYLES, Config
 
@@ -46,7 +47,7 @@ def resolved(cfg: Config, available: int | None = None) -> Config:
     return cfg if cfg.threads else cfg.replace(threads=choose(cfg, available))
 
 
-_applied: tuple[int, bool] | None = None
+_applied: tuple[int, bool, bool] | None = None
 
 
 @functools.cache
@@ -69,10 +70,13 @@ def apply(threads: int, style: str) -> None:
     """
     global _applied
     numpy_style = style in NUMPY_STYLES
-    if (threads, numpy_style) == _applied:
+    # A NumPy run where torch is not loaded leaves it so (draws.py); if it is loaded later, it is set then.
+    with_torch = not numpy_style or "torch" in sys.modules
+    if (threads, numpy_style, with_torch) == _applied:
         return
-    import torch
+    if with_torch:
+        import torch
 
-    torch.set_num_threads(1 if numpy_style else threads)
+        torch.set_num_threads(1 if numpy_style else threads)
     _blas().limit(limits=threads if numpy_style else 1)
-    _applied = threads, numpy_style
+    _applied = threads, numpy_style, with_torch

@@ -11,19 +11,27 @@ outside training, with the weights as they are (``hidden_input``, ``predict``,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used, not here: the NumPy style trains without it where it is not
+# loaded (draws.py). A tensor is told from an array by what it has: ``.detach()``.
 
 
 def _like(x, like):
-    """Inputs ``x`` (a float64 CPU tensor, or already this run's) as the style holds ``like``."""
+    """Inputs ``x`` (float64 on the CPU: a tensor, or an array for the NumPy style, or already this
+    run's) as the style holds ``like``."""
     if isinstance(like, np.ndarray):
-        return x.numpy().astype(like.dtype) if isinstance(x, torch.Tensor) else x
+        return x.numpy().astype(like.dtype) if hasattr(x, "detach") else x
     return x.to(device=like.device, dtype=like.dtype)
 
 
 def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
+    if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     return np.asarray(value, dtype=np.float64)
 
@@ -90,12 +98,16 @@ class ModelStyle(FixedDepth):
 
     def hidden_input(self, x=None):
         """What the first ReLU layer sees: its nn.Linear applied to ``x`` (the training batch when None)."""
+        import torch
+
         layer = self._first_layer()
         with torch.no_grad():
             return layer(self.x if x is None else _like(x, layer.weight))
 
     def predict(self, x) -> np.ndarray:
         """The model's output for inputs ``x``, as NumPy float64."""
+        import torch
+
         with torch.no_grad():
             return _numpy(self.model(_like(x, self._first_layer().weight)))
 
