@@ -16,6 +16,9 @@ The number of processes and the memory that runs hold are settings of the server
 - A run whose page has said nothing for ``orphan_s`` seconds is dropped, wherever it is.
 - A process that dies (killed, out of memory) costs only the runs it held: their pages
   get a message and can start again; the next run that needs a process starts a new one.
+- Given the quick process (``launch.start_quick``: no torch, ready at once), NumPy runs that
+  come before any process from the fork server has started train there, and it is stopped
+  once one has and it holds no run.
 
 Everything here runs in the app's server process and never imports torch.
 
@@ -31,6 +34,7 @@ import collections
 import itertools
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -38,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import threads
-from .config import Config, Limits
+from .config import NUMPY_STYLES, Config, Limits
 from .launch import context
 from .record import Change, Status
 from .worker import ORPHAN_S, Command, RunView, Update, serve
@@ -90,14 +94,18 @@ class Process:
         finally:
             child.close()
             self.started.set()
-        while self.process.pid is not None:
+        if self.process.pid is not None:
+            self._read()
+        self.alive = False
+        self.pool._lost(self)
+
+    def _read(self) -> None:
+        while True:
             try:
                 run_id, update = self.conn.recv()
             except (EOFError, OSError, TypeError):  # TypeError: the pool closed the connection
-                break
+                return
             self.pool._deliver(run_id, update)
-        self.alive = False
-        self.pool._lost(self)
 
     def stop(self) -> None:
         try:
@@ -110,6 +118,33 @@ class Process:
         self.process.join(timeout=1.0)
         if self.process.is_alive():
             self.process.kill()
+
+
+class QuickProcess(Process):
+    """The training process without torch (``launch.start_quick``), started already: NumPy runs only."""
+
+    def __init__(self, pool: Pool, process: subprocess.Popen, conn):
+        self.conn, self.popen, self.pool = conn, process, pool
+        self.send_lock = threading.Lock()
+        self.alive = True
+        self.started = threading.Event()
+        self.started.set()
+        threading.Thread(target=self._read_all, daemon=True, name="pool-reader-quick").start()
+
+    def _read_all(self) -> None:
+        self._read()
+        self.alive = False
+        self.pool._lost(self)
+
+    def stop(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        try:
+            self.popen.wait(timeout=1.0)  # it ends when its connection does
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
 
 
 @dataclass
@@ -148,16 +183,20 @@ class Place:
 
 
 class Pool:
-    def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S):
+    def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S, quick: tuple | None = None):
+        """``quick``: the process without torch and its connection, as ``launch.take_quick`` gives them."""
         self.limits = limits
         self.orphan_s = orphan_s
         self.lock = threading.RLock()
         self.processes: list[Process] = []
+        self.quick: QuickProcess | None = None  # until a process from the fork server has started
         self.runs: dict[int, Run] = {}
         self.line: list[tuple[int, int, Command, tuple]] = []  # (run id, number, command, args)
         self.ids = itertools.count(1)
         self.durations: collections.deque[float] = collections.deque(maxlen=50)  # seconds each run trained
         self.parked_dir = tempfile.mkdtemp(prefix="playground-runs-")
+        if quick is not None:
+            self.quick = QuickProcess(self, *quick)
         threading.Thread(target=self._reap, daemon=True, name="pool-reaper").start()
 
     # ------------------------------------------------------------ the page's side
@@ -232,6 +271,9 @@ class Pool:
         """Stop every process and forget every run (tests, server shutdown)."""
         with self.lock:
             processes, self.processes = self.processes, []
+            if self.quick is not None:
+                processes.append(self.quick)
+                self.quick = None
             self.runs.clear()
             self.line.clear()
         for process in processes:
@@ -289,7 +331,7 @@ class Pool:
 
     def _bring_in(self, run: Run) -> None:
         # A run still being parked comes back to the same process: its messages arrive in order.
-        process = run.parked_in or self._least_busy()
+        process = run.parked_in or self._least_busy(run)
         run.process, run.parked_in = process, None
         if not run.opened:
             self._send(run, 0, Command.OPEN, (run.config.to_dict(), [tuple(vars(c).values()) for c in run.changes]))
@@ -308,9 +350,11 @@ class Pool:
         for process in processes:
             process.started.wait(Process.START_S)
 
-    def _least_busy(self) -> Process:
+    def _least_busy(self, run: Run) -> Process:
         while len(self.processes) < self.limits.training_processes:
             self.processes.append(Process(self, self.orphan_s * 2))
+        if self.quick is not None and run.config.style in NUMPY_STYLES and not self._forked():
+            return self.quick
 
         def load(process: Process) -> tuple:
             held = [r for r in self.runs.values() if r.process is process]
@@ -391,9 +435,26 @@ class Pool:
                 run.stopped.set()
             self._admit()
 
+    def _forked(self) -> bool:
+        """Whether a process from the fork server has started (torch imported)."""
+        return any(p.started.is_set() and p.alive for p in self.processes)
+
+    def _retire_quick(self) -> None:
+        """Stop the quick process once a process from the fork server has started and it holds no run."""
+        with self.lock:
+            quick = self.quick
+            if quick is None or not self._forked():
+                return
+            if any(quick in (r.process, r.parked_in) for r in self.runs.values()):
+                return
+            self.quick = None
+        quick.stop()
+
     def _lost(self, process: Process) -> None:
         with self.lock:
-            if process not in self.processes:
+            if process is self.quick:
+                self.quick = None
+            elif process not in self.processes:
                 return  # closed on purpose
             # The next run that needs a process starts one (_least_busy). Not one now: when the
             # server stops, every process dies with it, and starting one then started a new fork
@@ -414,6 +475,7 @@ class Pool:
         """Drop runs whose pages have been silent for ``orphan_s`` seconds, every few seconds."""
         while True:
             time.sleep(min(5.0, self.orphan_s / 3))
+            self._retire_quick()
             with self.lock:
                 now = time.monotonic()
                 for run in [r for r in self.runs.values() if now - r.last_seen > self.orphan_s]:

@@ -19,10 +19,9 @@ a fork).
 import os
 import threading
 
-# One thread for NumPy's BLAS too (it reads this once, when NumPy is first imported, which is
-# here): two BLAS threads spinning beside the page and the browser made the NumPy style 10x slower.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"
+from .launch import ONE_BLAS_THREAD
+
+os.environ.update(ONE_BLAS_THREAD)  # (NumPy is first imported here, in the fork server)
 
 
 def lowest_priority() -> None:

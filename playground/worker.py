@@ -215,20 +215,23 @@ def _give_memory_back() -> None:
         pass
 
 
-def serve(conn, orphan_s: float = ORPHAN_S) -> None:
+def serve(conn, orphan_s: float = ORPHAN_S, *, quick: bool = False) -> None:
     """A training process's main loop: host runs, train those that train in turns, report.
 
     Messages in: ``(run_id, number, command, *args)``. Out: ``(run_id, Update)``. The runs that
     train share the process in turns of ``CHUNK_S`` each (or one step when a speed cap says it is
     due), so every run's curve moves at once however many there are. A run whose page has said
     nothing for ``orphan_s`` seconds is dropped; when the server goes, the process exits.
+
+    ``quick``: the process without torch (``launch.start_quick``), for NumPy runs; nothing to warm.
     """
     import pickle
 
-    from . import warm
     from .trainer import Trainer
 
-    warm_at = time.monotonic() + WARM_AFTER_S  # then, at the first moment nothing trains: warm.background()
+    if not quick:
+        from . import warm  # torch, warmed (the fork server has imported it already)
+    warm_at = math.inf if quick else time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
     runs: dict[int, Hosted] = {}
 
     def send(run_id: int, update: Update) -> bool:
