@@ -5,15 +5,17 @@ start the same. Importing torch costs 1.4 s of CPU, and a NumPy run needs it for
 so a NumPy run in a process that has not imported torch (the quick training process, see
 ``launch.start_quick``, or the command line) draws them here instead, as torch would:
 
-- torch's CPU generator is a Mersenne Twister (mt19937) seeded with the seed's low 32 bits,
-  as NumPy's ``MT19937`` is by its legacy seeding;
+- torch's CPU generator is a Mersenne Twister (mt19937) seeded with the seed's low 32 bits by
+  the reference ``init_genrand``; NumPy's ``MT19937`` is given that state;
 - a uniform double is a 64-bit draw made of two 32-bit ones (the first is the high half),
   masked to 53 bits and scaled by 2**-53;
 - 16 normals or more: a uniform for each, then Box-Muller on each block of 16, the first
   eight against the last eight (the radius from 1 - u of one, the angle from the other); a last
   block shorter than 16 is drawn again, whole, over the last 16 numbers;
 - fewer than 16: two uniforms per two normals, the second normal kept by the generator for
-  its next draw.
+  its next draw;
+- each normal is then scaled by the standard deviation, 1, and the mean, 0, added (which turns
+  a -0.0 into 0.0).
 
 The logarithm, sine and cosine are ``math``'s, the C library's that torch calls too: NumPy's
 own vectorised ones differ from it in the last bit of some numbers. That makes this slower than
@@ -46,8 +48,11 @@ class Generator:
     """``torch.Generator().manual_seed(seed)``, for ``torch.randn(..., dtype=torch.float64)`` alone."""
 
     def __init__(self, seed: int):
-        self.bits = np.random.MT19937(0)
-        self.bits._legacy_seeding(seed & 0xFFFFFFFF)
+        key = [seed & 0xFFFFFFFF]
+        for i in range(1, 624):  # init_genrand, as torch's mt19937 seeds itself
+            key.append((1812433253 * (key[-1] ^ key[-1] >> 30) + i) & 0xFFFFFFFF)
+        self.bits = np.random.MT19937()
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": np.array(key, np.uint32), "pos": 624}}
         self.kept: float | None = None  # the second normal of the last pair drawn one at a time
 
     def uniform(self, n: int) -> np.ndarray:
@@ -71,8 +76,8 @@ class Generator:
             return value
         u1, u2 = self.uniform(2).tolist()
         radius, theta = math.sqrt(-2.0 * math.log1p(-u2)), TWO_PI * u1
-        self.kept = radius * math.sin(theta)
-        return radius * math.cos(theta)
+        self.kept = radius * math.sin(theta) + 0.0
+        return radius * math.cos(theta) + 0.0
 
 
 def _box_muller(blocks: np.ndarray) -> None:
@@ -81,8 +86,8 @@ def _box_muller(blocks: np.ndarray) -> None:
     log, cos, sin = math.log, math.cos, math.sin
     radius = np.sqrt(-2.0 * np.array([log(u) for u in (1.0 - blocks[:, :half]).ravel().tolist()]))
     theta = (TWO_PI * blocks[:, half:]).ravel().tolist()
-    blocks[:, :half] = (radius * np.array([cos(t) for t in theta])).reshape(-1, half)
-    blocks[:, half:] = (radius * np.array([sin(t) for t in theta])).reshape(-1, half)
+    blocks[:, :half] = (radius * np.array([cos(t) for t in theta]) + 0.0).reshape(-1, half)
+    blocks[:, half:] = (radius * np.array([sin(t) for t in theta]) + 0.0).reshape(-1, half)
 
 
 def curve_inputs(points: np.ndarray, ones_column: bool) -> np.ndarray:

@@ -13,6 +13,6 @@ from multiprocessing.connection import Connection
 # Ctrl+C stops the server, which closes the connection: then this process ends, without a traceback.
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-from .worker import serve  # noqa: E402  (NumPy: after the signal, a tenth of a second)
+from .worker import ORPHAN_S, serve  # noqa: E402  (NumPy: after the signal, a tenth of a second)
 
-serve(Connection(int(sys.argv[1])), quick=True)
+serve(Connection(int(sys.argv[1])), 2 * ORPHAN_S, quick=True)  # the pool drops orphans first (pool.Process)
