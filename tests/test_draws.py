@@ -77,11 +77,11 @@ pickle.dump((record, fit, trainer.message), sys.stdout.buffer)
 """
 
 
-@pytest.mark.parametrize("data", ["random", "sin"])
-def test_a_numpy_run_without_torch_is_the_run_with_it(data):
+@pytest.mark.parametrize(("data", "dtype"), [("random", "float64"), ("sin", "float64"), ("sin", "float32")])
+def test_a_numpy_run_without_torch_is_the_run_with_it(data, dtype):
     """The same run, in a process that never imports torch (its draws, np.bincount) and here (torch's
     draws, torch.bincount): every loss, statistic and histogram, and the fit, the same."""
-    cfg = Config.for_style("numpy", data=data, steps=120, stats_every=3, hist_every=5, threads=1)
+    cfg = Config.for_style("numpy", data=data, dtype=dtype, steps=120, stats_every=3, hist_every=5, threads=1)
     done = subprocess.run(
         [sys.executable, "-c", WITHOUT_TORCH],
         input=pickle.dumps(cfg.to_dict()),

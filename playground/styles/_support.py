@@ -26,7 +26,7 @@ def _like(x, like):
     """Inputs ``x`` (float64 on the CPU: a tensor, or an array for the NumPy style, or already this
     run's) as the style holds ``like``."""
     if isinstance(like, np.ndarray):
-        return x.numpy().astype(like.dtype) if hasattr(x, "detach") else x
+        return (x.numpy() if hasattr(x, "detach") else x).astype(like.dtype, copy=False)
     return x.to(device=like.device, dtype=like.dtype)
 
 
