@@ -19,7 +19,7 @@ so a NumPy run in a process that has not imported torch (the quick training proc
 
 The logarithm, sine and cosine are ``math``'s, the C library's that torch calls too: NumPy's
 own vectorised ones differ from it in the last bit of some numbers. That makes this slower than
-torch (about 60 ms for the tutorial's 164,000 numbers), so it is used only where torch is not
+torch (about 40 ms for the tutorial's 164,000 numbers), so it is used only where torch is not
 loaded. tests/test_draws.py checks it against torch.
 """
 
