@@ -489,7 +489,8 @@ def test_numpy_runs_train_without_torch_until_a_process_from_the_fork_server_has
         first.request(Command.TRAIN, wait_for_start=False)
         tensor = pool.open(Config.for_style("tensor", steps=30, **SMALL))
         tensor.request(Command.TRAIN, wait_for_start=False)
-        assert first.run.process is pool.quick and tensor.run.process is pool.processes[0]
+        quick_process = pool.quick
+        assert first.run.process is quick_process and tensor.run.process is pool.processes[0]
         # Trained to the end while the fork server's process has not started, and exactly as here.
         wait_until(first, lambda v: v.status == Status.DONE)
         assert tensor.starting and tensor.view.state.steps_done == 0
@@ -511,8 +512,7 @@ def test_numpy_runs_train_without_torch_until_a_process_from_the_fork_server_has
         assert first.run.process in (None, pool.processes[0])
         np.testing.assert_array_equal(first.view.history["loss"], local_run_with(cfg, first.view.state.changes))
 
-        quick_process = pool.quick
-        pool._retire_quick()  # (the pool's reaper does it within 5 s) holding no run, it is stopped
+        pool._retire_quick()  # holding no run, it is stopped (by the pool's reaper within 5 s, if not by now)
         assert pool.quick is None and quick_process.popen.wait(timeout=10) is not None
     finally:
         pool.close()
