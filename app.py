@@ -39,7 +39,8 @@ def start_fork_server() -> None:
 
 # Now, while Streamlit is still starting its server and the other core is idle: 0.24 s sooner
 # than from the start-up hook, on an idle machine.
-threading.Thread(target=start_fork_server, name="fork-server", daemon=True).start()
+STARTING = threading.Thread(target=start_fork_server, name="fork-server", daemon=True)
+STARTING.start()
 
 
 def prepare() -> None:

@@ -446,6 +446,7 @@ def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
     asyncio.run(start())
     assert module.PREPARED.wait(timeout=60)
     assert {"playground.ui.page", "streamlit.emojis"} <= set(sys.modules)  # the first page's imports
+    module.STARTING.join(timeout=60)  # (its thread: the page's imports may be done long before)
     assert forkserver._forkserver._forkserver_pid is not None  # started (torch loads there, at idle priority)
     # and before it, the process without torch, for the first NumPy runs (the first page's pool takes it)
     from playground.launch import take_quick
