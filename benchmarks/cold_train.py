@@ -34,7 +34,7 @@ from benchmarks.bare_loops import numpy_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HOG = "import time\nend = time.monotonic() + float(__import__('sys').argv[1])\nwhile time.monotonic() < end: pass"
+HOG = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end: pass"
 
 
 def child(quick: bool, press_at: float) -> None:
@@ -103,7 +103,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--press-at", type=float, default=2.5, help="seconds after the start that Train is pressed")
-    parser.add_argument("--busy", type=float, default=6.0, help="seconds every core is busy, in the busy rounds")
+    parser.add_argument(
+        "--busy", type=float, default=6.0, help="seconds every core is busy in the busy rounds (0: none)"
+    )
     parser.add_argument("--child", choices=["quick", "fork"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -112,7 +114,7 @@ def main(argv=None) -> None:
 
     results: dict[tuple[str, bool], list[dict]] = {}
     for round_ in range(args.repeats):
-        for machine, busy in (("idle", 0.0), ("busy", args.busy)):
+        for machine, busy in (("idle", 0.0), ("busy", args.busy))[: 2 if args.busy else 1]:
             for quick in (True, False) if round_ % 2 == 0 else (False, True):
                 got = server_round(quick, args.press_at, busy)
                 results.setdefault((machine, quick), []).append(got)
