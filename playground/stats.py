@@ -207,16 +207,17 @@ class Histograms:
         keys, tensor = self._scratch.get(name, (None, None))
         if keys is None or keys.shape != g.shape or keys.dtype != key:
             keys, tensor = np.empty(g.shape, dtype=key), None
+            self._scratch[name] = keys, tensor
         # uint32 -> uint8 wraps: the sign bit (the 9th) falls off
         np.right_shift(bits, shift, out=keys, casting="unsafe")
         torch = sys.modules.get("torch")
         if torch is not None and g.size >= TORCH_COUNTS:  # below, torch's call costs 5 us before it counts anything
             if tensor is None:
                 tensor = torch.from_numpy(keys).ravel()  # the same memory
+                self._scratch[name] = keys, tensor
             raw = torch.bincount(tensor, minlength=total).numpy()
         else:
             raw = np.bincount(keys.ravel(), minlength=total)
-        self._scratch[name] = keys, tensor
         if total > size:
             raw = raw[:size] + raw[size:]  # +|g| and -|g| alike
         # raw[0] holds zeros (+0 and -0) and subnormal numbers; only then is counting zeros worth a pass
