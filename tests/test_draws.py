@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from playground import draws
 from playground.config import Config
 from playground.problem import make_problem
+from playground.styles import STYLES as STYLE_INFO
 from playground.trainer import Trainer
 from tests.conftest import ROOT, SMALL
 
@@ -64,6 +65,7 @@ def test_the_numpy_problem_is_the_problem(size, data, dtype):
 WITHOUT_TORCH = """
 import pickle, sys
 from playground.config import Config
+from playground.styles import STYLES as STYLE_INFO
 from playground.trainer import Trainer
 
 trainer = Trainer(Config.from_dict(pickle.loads(sys.stdin.buffer.read())))
@@ -105,3 +107,14 @@ def test_a_numpy_run_without_torch_is_the_run_with_it(data, dtype):
     if data == "sin":
         for key in ("x", "y", "kinks"):
             np.testing.assert_array_equal(fit[key], trainer.fit()[key], err_msg=key)
+
+
+def test_the_same_settings_are_drawn_once_and_trained_on_copies():
+    # A room on the same link, all in the quick process, draws once; a run never writes on the draws.
+    cfg = Config.for_style("numpy", **SMALL)
+    first, again = draws.numpy_problem(cfg), draws.numpy_problem(cfg)
+    assert first.x is again.x and first.w1 is again.w1
+    assert not any(a.flags.writeable for a in (first.x, first.y, first.w1, first.w2))
+    net = STYLE_INFO["numpy"].load()(first, cfg)
+    net.step()  # updates its own copies (a write on the draws would raise)
+    assert not np.array_equal(net.weights["w1"], first.w1)
