@@ -111,7 +111,7 @@ def test_a_cpu_only_torch_needs_no_device_check(monkeypatch):
     answers. A build that may have a GPU asks a worker process, once."""
     from playground.config import Limits
     from playground.devices import CPU_ONLY
-    from playground.pool import Pool
+    from playground.server.pool import Pool
     from playground.ui import shared as server
 
     monkeypatch.setattr(server, "warm_up", lambda: None)  # no processes for this test
@@ -244,8 +244,8 @@ def test_over_the_cap_a_visitor_waits_in_line_and_starts_by_itself(monkeypatch):
     import threading
 
     from playground.config import Config
+    from playground.server.worker import Command
     from playground.ui import shared
-    from playground.worker import Command
 
     monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "1")
     shared.shared.clear()

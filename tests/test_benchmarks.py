@@ -46,29 +46,6 @@ def test_cli_vs_script_times_both_in_fresh_processes(capsys):
     assert float(script) > 0 and float(cli) > 0 and ratio.endswith("x")
 
 
-def test_cold_train_times_a_first_numpy_run_with_and_without_torch(capsys):
-    from benchmarks import cold_train
-
-    cold_train.main(["--repeats", "1", "--press-at", "0.3", "--busy", "0"])  # (no busy rounds: CI's time)
-    table = rows(capsys.readouterr().out)
-    server, cli = table[:2], table[2:]
-    # Pressed 0.3 s in, before torch is in: the quick process trains the run; without it, it waits.
-    assert [row[:3] for row in server] == [
-        ["idle", "the quick one where torch is not in yet", "1 of 1"],
-        ["idle", "from the fork server (waits for torch)", "0 of 1"],
-    ]
-    for row in server:
-        first, finished = (float(cell.split()[0]) for cell in row[3:5])
-        assert 0 < first <= finished
-    assert [row[0] for row in cli] == [
-        "as it runs (no torch)",
-        "with torch imported first",
-        "the tutorial's NumPy cell as a script",
-    ]
-    assert all(float(row[1].split()[0]) > 0 for row in cli)
-
-
-@pytest.mark.browser
 def test_first_seconds_measures_start_up_and_a_first_train(capsys):
     _browser_or_skip()
     from benchmarks import first_seconds

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from playground.config import Config, Limits
-from playground.pool import CRASHED, GONE, Pool
 from playground.record import Status
+from playground.server.pool import CRASHED, GONE, Pool
+from playground.server.worker import Command
 from playground.trainer import Trainer
-from playground.worker import Command
 
 SMALL = {"n": 16, "d_in": 50, "hidden": 20, "d_out": 4}
 
@@ -319,7 +319,7 @@ def test_a_killed_process_costs_only_its_runs_and_is_replaced_when_needed(pools)
 def slow_start(monkeypatch):
     """Processes that take ``seconds`` to start, as in the first seconds after a server starts (the
     fork server still importing torch); ``fail`` makes the start raise instead."""
-    from playground.launch import context
+    from playground.server.launch import context
 
     cls = context().Process
     real = cls.start
@@ -448,72 +448,3 @@ def test_streamlit_serves_page_py_and_starts_the_fork_server_with_the_server():
     assert {"playground.ui.page", "streamlit.emojis"} <= set(sys.modules)  # the first page's imports
     module.STARTING.join(timeout=60)  # (its thread: the page's imports may be done long before)
     assert forkserver._forkserver._forkserver_pid is not None  # started (torch loads there, at idle priority)
-    # and before it, the process without torch, for the first NumPy runs (the first page's pool takes it)
-    from playground.launch import take_quick
-
-    process, conn = take_quick()
-    conn.close()
-    assert process.wait(timeout=30) == 0  # it ends when its connection does
-
-
-# ------------------------------------------------------------------ the quick process (no torch)
-
-
-@pytest.fixture
-def held_start(monkeypatch):
-    """Processes from the fork server that start only when the test says (torch still importing)."""
-    from playground.launch import context
-
-    cls, released = context().Process, threading.Event()
-    real = cls.start
-
-    def start(self):
-        released.wait(60)
-        real(self)
-
-    monkeypatch.setattr(cls, "start", start)
-    return released
-
-
-def test_numpy_runs_train_without_torch_until_a_process_from_the_fork_server_has_started(held_start):
-    from playground.launch import start_quick, take_quick
-
-    start_quick()
-    quick = take_quick()
-    if quick is None:
-        pytest.skip("no fork server on this platform: every process starts alike")
-    assert take_quick() is None  # once
-    pool = Pool(Limits(training_processes=1), quick=quick)
-    try:
-        cfg = Config(steps=300, **SMALL)  # the default style, NumPy
-        first = pool.open(cfg)
-        first.request(Command.TRAIN, wait_for_start=False)
-        tensor = pool.open(Config.for_style("tensor", steps=30, **SMALL))
-        tensor.request(Command.TRAIN, wait_for_start=False)
-        quick_process = pool.quick
-        assert first.run.process is quick_process and tensor.run.process is pool.processes[0]
-        # Trained to the end while the fork server's process has not started, and exactly as here.
-        wait_until(first, lambda v: v.status == Status.DONE)
-        assert tensor.starting and tensor.view.state.steps_done == 0
-        local = local_run(cfg)
-        np.testing.assert_array_equal(first.view.history["loss"], local.history["loss"])
-        for name in local.histograms.names():
-            np.testing.assert_array_equal(first.view.histograms[name], local.histograms[name], err_msg=name)
-
-        held_start.set()  # torch is in: its process starts, and from now on NumPy runs go there too
-        wait_until(tensor, lambda v: v.status == Status.DONE)
-        later = pool.open(Config(steps=1_000_000, seed=3, **SMALL))
-        later.request(Command.TRAIN)
-        assert later.run.process is pool.processes[0]
-        later.request(Command.PAUSE)
-        # The finished first run, parked by the quick process, goes on in the other, bit for bit.
-        first.request(Command.STEPS, 400)
-        first.request(Command.TRAIN)
-        wait_until(first, lambda v: v.status == Status.DONE and v.state.steps_done == 400)
-        assert first.run.process in (None, pool.processes[0])
-        np.testing.assert_array_equal(first.view.history["loss"], local_run_with(cfg, first.view.state.changes))
-
-        pool._retire_quick()  # holding no run, it is stopped (by the pool's reaper within 5 s, if not by now)
-        assert pool.quick is None and quick_process.popen.wait(timeout=10) is not None
-    finally:
-        pool.close()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ..config import LIVE_SETTINGS, Config
-from ..pool import RunClient
-from ..worker import Command
+from ..server.pool import RunClient
+from ..server.worker import Command
 from .settings import RUN_SETTINGS, speed, wanted_config
 from .shared import shared
 

@@ -22,9 +22,9 @@ import streamlit as st
 
 from .. import curves
 from ..config import CURVE_DATA, Config
-from ..pool import RunClient
 from ..record import HISTOGRAM_KINDS, Status, activation_series, dead, series
-from ..worker import Command, RunView
+from ..server.pool import RunClient
+from ..server.worker import Command, RunView
 from . import charts
 from .actions import send_histogram_kinds
 from .plot import plot

@@ -18,8 +18,8 @@ import time
 import streamlit as st
 
 from ..config import Config
+from ..server.worker import Command
 from ..styles import STYLES as STYLE_INFO
-from ..worker import Command
 from . import compare_view, lecture
 from .actions import client, run_buttons, sync_run
 from .code import code_panel

@@ -12,16 +12,16 @@ import streamlit as st
 
 from ..config import ConfigError, Limits
 from ..devices import known_without_torch
-from ..launch import take_quick, warm_up
-from ..pool import Pool
-from ..worker import probe_devices
+from ..server.launch import warm_up
+from ..server.pool import Pool
+from ..server.worker import probe_devices
 
 
 class Shared:
     def __init__(self, limits: Limits, problem: str = ""):
         self.limits = limits
         self.problem = problem  # a bad server setting, said on every page
-        self.pool = Pool(limits, quick=take_quick())  # (app.py started it)
+        self.pool = Pool(limits)
         # Known at once for a CPU-only build of torch; otherwise a worker is asked (_prepare), and
         # a page drawn before it answers reruns itself when it does (page.devices_found).
         known = known_without_torch()

@@ -16,9 +16,6 @@ The number of processes and the memory that runs hold are settings of the server
 - A run whose page has said nothing for ``orphan_s`` seconds is dropped, wherever it is.
 - A process that dies (killed, out of memory) costs only the runs it held: their pages
   get a message and can start again; the next run that needs a process starts a new one.
-- Given the quick process (``launch.start_quick``: no torch, ready at once), NumPy runs that
-  come before any process from the fork server has started train there, and it is stopped
-  once one has and it holds no run.
 
 Everything here runs in the app's server process and never imports torch.
 
@@ -34,17 +31,16 @@ import collections
 import itertools
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from . import threads
-from .config import NUMPY_STYLES, Config, Limits
+from .. import threads
+from ..config import Config, Limits
+from ..record import Change, Status
 from .launch import context
-from .record import Change, Status
 from .worker import ORPHAN_S, Command, RunView, Update, serve
 
 CRASHED = (
@@ -120,33 +116,6 @@ class Process:
             self.process.kill()
 
 
-class QuickProcess(Process):
-    """The training process without torch (``launch.start_quick``), started already: NumPy runs only."""
-
-    def __init__(self, pool: Pool, process: subprocess.Popen, conn):
-        self.conn, self.popen, self.pool = conn, process, pool
-        self.send_lock = threading.Lock()
-        self.alive = True
-        self.started = threading.Event()
-        self.started.set()
-        threading.Thread(target=self._read_all, daemon=True, name="pool-reader-quick").start()
-
-    def _read_all(self) -> None:
-        self._read()
-        self.alive = False
-        self.pool._lost(self)
-
-    def stop(self) -> None:
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-        try:
-            self.popen.wait(timeout=1.0)  # it ends when its connection does
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-
-
 @dataclass
 class Run:
     """The server's record of one run."""
@@ -183,20 +152,16 @@ class Place:
 
 
 class Pool:
-    def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S, quick: tuple | None = None):
-        """``quick``: the process without torch and its connection, as ``launch.take_quick`` gives them."""
+    def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S):
         self.limits = limits
         self.orphan_s = orphan_s
         self.lock = threading.RLock()
         self.processes: list[Process] = []
-        self.quick: QuickProcess | None = None  # until a process from the fork server has started
         self.runs: dict[int, Run] = {}
         self.line: list[tuple[int, int, Command, tuple]] = []  # (run id, number, command, args)
         self.ids = itertools.count(1)
         self.durations: collections.deque[float] = collections.deque(maxlen=50)  # seconds each run trained
         self.parked_dir = tempfile.mkdtemp(prefix="playground-runs-")
-        if quick is not None:
-            self.quick = QuickProcess(self, *quick)
         threading.Thread(target=self._reap, daemon=True, name="pool-reaper").start()
 
     # ------------------------------------------------------------ the page's side
@@ -271,9 +236,6 @@ class Pool:
         """Stop every process and forget every run (tests, server shutdown)."""
         with self.lock:
             processes, self.processes = self.processes, []
-            if self.quick is not None:
-                processes.append(self.quick)
-                self.quick = None
             self.runs.clear()
             self.line.clear()
         for process in processes:
@@ -353,8 +315,6 @@ class Pool:
     def _least_busy(self, run: Run) -> Process:
         while len(self.processes) < self.limits.training_processes:
             self.processes.append(Process(self, self.orphan_s * 2))
-        if self.quick is not None and run.config.style in NUMPY_STYLES and not self._forked():
-            return self.quick
 
         def load(process: Process) -> tuple:
             held = [r for r in self.runs.values() if r.process is process]
@@ -435,26 +395,9 @@ class Pool:
                 run.stopped.set()
             self._admit()
 
-    def _forked(self) -> bool:
-        """Whether a process from the fork server has started (torch imported)."""
-        return any(p.started.is_set() and p.alive for p in self.processes)
-
-    def _retire_quick(self) -> None:
-        """Stop the quick process once a process from the fork server has started and it holds no run."""
-        with self.lock:
-            quick = self.quick
-            if quick is None or not self._forked():
-                return
-            if any(quick in (r.process, r.parked_in) for r in self.runs.values()):
-                return
-            self.quick = None
-        quick.stop()
-
     def _lost(self, process: Process) -> None:
         with self.lock:
-            if process is self.quick:
-                self.quick = None
-            elif process not in self.processes:
+            if process not in self.processes:
                 return  # closed on purpose
             # The next run that needs a process starts one (_least_busy). Not one now: when the
             # server stops, every process dies with it, and starting one then started a new fork
@@ -475,7 +418,6 @@ class Pool:
         """Drop runs whose pages have been silent for ``orphan_s`` seconds, every few seconds."""
         while True:
             time.sleep(min(5.0, self.orphan_s / 3))
-            self._retire_quick()
             with self.lock:
                 now = time.monotonic()
                 for run in [r for r in self.runs.values() if now - r.last_seen > self.orphan_s]:

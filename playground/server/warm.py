@@ -36,8 +36,8 @@ def _import_and_warm() -> None:
     lowest_priority()
     import torch
 
-    from .config import MANUAL_UPDATE_STYLES, Config
-    from .trainer import Trainer
+    from ..config import MANUAL_UPDATE_STYLES, Config
+    from ..trainer import Trainer
 
     torch.set_num_threads(1)
     for style in MANUAL_UPDATE_STYLES:  # no optimizer: cheap to warm here (milliseconds each)
@@ -45,8 +45,8 @@ def _import_and_warm() -> None:
 
 
 def _warm_optimizers() -> None:
-    from .config import Config
-    from .trainer import Trainer
+    from ..config import Config
+    from ..trainer import Trainer
 
     Trainer(Config.for_style("optim", n=2, d_in=3, hidden=2, d_out=1, steps=2)).run()
 

@@ -24,10 +24,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from . import threads
-from .config import Config, ConfigError
+from .. import threads
+from ..config import Config, ConfigError
+from ..record import Change, Status
 from .launch import context
-from .record import Change, Status
 
 FLUSH_S = 0.05  # how often a training run sends what it recorded
 CHUNK_S = 0.02  # a run's turn at training, between two looks at the pipe
@@ -131,7 +131,7 @@ class Hosted:
         elif command == Command.HISTOGRAMS:
             trainer.set_histogram_kinds(args[0])
         elif command == Command.INSPECT:
-            from .inspect_step import inspect_step
+            from ..inspect_step import inspect_step
 
             self.running = False
             threads.apply(trainer.cfg.threads, trainer.cfg.style)
@@ -215,23 +215,20 @@ def _give_memory_back() -> None:
         pass
 
 
-def serve(conn, orphan_s: float = ORPHAN_S, *, quick: bool = False) -> None:
+def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     """A training process's main loop: host runs, train those that train in turns, report.
 
     Messages in: ``(run_id, number, command, *args)``. Out: ``(run_id, Update)``. The runs that
     train share the process in turns of ``CHUNK_S`` each (or one step when a speed cap says it is
     due), so every run's curve moves at once however many there are. A run whose page has said
     nothing for ``orphan_s`` seconds is dropped; when the server goes, the process exits.
-
-    ``quick``: the process without torch (``launch.start_quick``), for NumPy runs; nothing to warm.
     """
     import pickle
 
-    from .trainer import Trainer
+    from ..trainer import Trainer
+    from . import warm  # torch, warmed (the fork server has imported it already)
 
-    if not quick:
-        from . import warm  # torch, warmed (the fork server has imported it already)
-    warm_at = math.inf if quick else time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
+    warm_at = time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
     runs: dict[int, Hosted] = {}
 
     def send(run_id: int, update: Update) -> bool:
@@ -324,7 +321,7 @@ def serve(conn, orphan_s: float = ORPHAN_S, *, quick: bool = False) -> None:
 
 
 def _report_devices(conn) -> None:
-    from . import devices
+    from .. import devices
 
     try:
         conn.send((devices.available(), devices.why_no_cuda()))
@@ -376,7 +373,7 @@ class RunView:
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
     def __post_init__(self):
-        from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
+        from ..history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 
         self.history = Log(HISTORY_ROWS)
         self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)

@@ -1,0 +1,32 @@
+"""How training processes start: from a fork server that has imported torch, where there is one.
+
+Only the standard library here, so that ``app.py`` can start the fork server the moment Streamlit
+imports it, while Streamlit is still starting its server, without importing NumPy first.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+
+#: One BLAS thread in the training processes (read once, when NumPy is first imported): two BLAS
+#: threads spinning beside the page and the browser made the NumPy style 10x slower.
+ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+@functools.cache
+def context():
+    """The multiprocessing context: a fork server with torch preloaded where there is one."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["playground.server.warm"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the fork server now (it imports torch: seconds), so the first Train is quick."""
+    if context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
