@@ -19,6 +19,7 @@ import math
 import sys
 
 from .config import CURVE_SIZES, SETTINGS, STYLE_DEFAULTS, Config, ConfigError, Limits
+from .export import NUMPY_NUMBERS, VERSION
 from .styles import STYLES
 
 
@@ -76,8 +77,9 @@ def load_config_file(path: str):
         raise ConfigError(error.field, f"{error.message} (in {path})") from None
 
 
-def config_from_args(args) -> tuple[Config, list]:
-    """The run's starting config (the file's settings, flags on top) and the live changes to replay."""
+def config_from_args(args) -> tuple[Config, list, int]:
+    """The run's starting config (the file's settings, flags on top), the live changes to replay,
+    and the run file's version (its starting numbers: ``export.Run.legacy_numbers``)."""
     run = load_config_file(args.config_file) if args.config_file else None
     values = dict(run.settings) if run else {}
     flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
@@ -87,7 +89,7 @@ def config_from_args(args) -> tuple[Config, list]:
     if "data" in flags and flags["data"] != values.get("data", "random"):
         # So does new data: a curve its sizes and rate, random the tutorial's.
         values = {k: v for k, v in values.items() if k not in (*CURVE_SIZES, "lr")}
-    return Config.from_dict({**values, **flags}), (run.changes if run else [])
+    return Config.from_dict({**values, **flags}), (run.changes if run else []), (run.version if run else VERSION)
 
 
 def _clean(value):
@@ -96,7 +98,7 @@ def _clean(value):
     return value
 
 
-def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = None) -> int:
+def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = None, version: int = VERSION) -> int:
     from . import threads
     from .record import Status
     from .trainer import Trainer
@@ -109,7 +111,8 @@ def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = N
 
     # Gradient statistics only where they are shown (--json) or kept (--save); histograms never:
     # the command line shows none, and recording them would cost it 10-20% of its time.
-    trainer = Trainer(cfg, changes, statistics=as_json or bool(save), histograms=False)
+    legacy = version < NUMPY_NUMBERS  # a run file made with torch's numbers replays with them
+    trainer = Trainer(cfg, changes, statistics=as_json or bool(save), histograms=False, legacy_numbers=legacy)
     while (row := trainer.step()) is not None:
         if as_json:
             out.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
@@ -120,7 +123,7 @@ def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = N
         from .export import run_json
 
         with open(save, "w", encoding="utf-8") as handle:
-            handle.write(run_json(cfg, trainer.changes, trainer.history))
+            handle.write(run_json(cfg, trainer.changes, trainer.history, version))
     if trainer.status == Status.DIVERGED:
         print(trainer.message, file=sys.stderr)
         return 1
@@ -143,13 +146,13 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command == "styles":
             return list_styles()
-        cfg, changes = config_from_args(args)
+        cfg, changes, version = config_from_args(args)
         if args.save:
             try:
                 open(args.save, "a").close()
             except OSError as error:
                 raise ConfigError("save", f"cannot write {args.save}: {error.strerror}") from None
-        return train(cfg, args.json, changes=changes, save=args.save)
+        return train(cfg, args.json, changes=changes, save=args.save, version=version)
     except (UsageError, ConfigError) as error:
         print(f"python -m playground: error: {error}", file=sys.stderr)
         return 2

@@ -5,9 +5,9 @@ data set is a curve: N training points with x drawn uniformly on [-pi, pi] (sort
 the step inspector's first numbers read left to right) and y = f(x), plus noise for
 ``noisy_sin``; the fit chart draws the curve itself on a fine grid.
 
-NumPy only, and from a generator of its own seeded by the run's seed: ``problem.py``
-hands these points to the styles, and the app's server, which never imports torch,
-draws the same points in the fit chart.
+NumPy only, from a generator stream of its own (``RandomState([seed, 7])``, as ``problem.py``
+draws the rest): ``problem.py`` hands these points to the styles, and the app's server, which
+never imports torch, draws the same points in the fit chart.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ def target(data: str, x: np.ndarray) -> np.ndarray:
     raise ValueError(f"data: {data!r} is no curve")
 
 
-def points(data: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` training points of curve ``data`` for ``seed``: x and y, float64, shape (n,)."""
-    rng = np.random.Generator(np.random.PCG64([seed, 7]))  # a stream of its own, whatever the style
+def points(data: str, n: int, seed: int, legacy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` training points of curve ``data`` for ``seed``: x and y, float64, shape (n,).
+    ``legacy``: the points of run files of version 2 and before (``problem.TorchDraws``)."""
+    rng = np.random.Generator(np.random.PCG64([seed, 7])) if legacy else np.random.RandomState([seed, 7])
     x = np.sort(rng.uniform(LOW, HIGH, n))
     y = target(data, x)
     if data == "noisy_sin":

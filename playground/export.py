@@ -4,13 +4,15 @@
     text = run_json(start_config, trainer.changes, trainer.history)
     run = load_run(text)                  # run.config, run.changes, run.history
 
-A run file is ``{"format": "backprop-playground-run", "version": 2, "config":
+A run file is ``{"format": "backprop-playground-run", "version": 3, "config":
 {...}, "changes": [{"step": 100, "setting": "lr", "value": 1e-05}, ...],
 "history": {"step": [...], "loss": [...], "lr": [...], ...}}``: the settings
 the run started with, every live change with the step it took effect, and what
 it recorded. ``python -m playground train --config run.json`` replays it, the
 changes included: the engine is deterministic, so the replay's losses equal the
-file's. Version 1 files (no changes) still read. Numbers are written with
+file's. Files of versions 1 (no changes) and 2 still read and replay exactly: their starting
+numbers came from torch's generator, which ``Run.legacy_numbers`` asks the trainer for
+(``problem.TorchDraws``); version 3 draws them with NumPy's. Numbers are written with
 ``repr`` precision, so they read back exactly; a missing value (NaN) is an empty
 CSV cell and a JSON null, and so is an infinite one in JSON, which has no infinity.
 """
@@ -30,8 +32,9 @@ from .config import LIVE_SETTINGS, SETTINGS_BY_NAME, Config, ConfigError, parse_
 from .record import Change
 
 FORMAT = "backprop-playground-run"
-VERSION = 2
-READS = (1, 2)  # versions this playground reads
+VERSION = 3
+READS = (1, 2, 3)  # versions this playground reads
+NUMPY_NUMBERS = 3  # the first version whose starting numbers come from NumPy's generator (problem.py)
 
 _EXACT_INT = 2**53  # integral floats below this print as whole numbers without loss
 
@@ -84,17 +87,18 @@ def _json_value(value, whole: bool):
     return int(value) if whole else value
 
 
-def run_json(config: Config, changes: Sequence[Change], history) -> str:
+def run_json(config: Config, changes: Sequence[Change], history, version: int = VERSION) -> str:
     """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read.
 
-    ``config`` is what the run started with; ``changes`` what changed during it (``Trainer.changes``).
+    ``config`` is what the run started with; ``changes`` what changed during it (``Trainer.changes``);
+    ``version`` an older one for a replay of an older file, whose numbers are that version's.
     """
     columns = {}
     for name, (values, whole) in _columns(history).items():
         columns[name] = [_json_value(v, whole) for v in values]
     document = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": version,
         "config": config.to_dict(),
         "changes": [{"step": c.step, "setting": c.setting, "value": c.value} for c in changes],
         "history": columns,
@@ -110,6 +114,12 @@ class Run:
     config: Config
     changes: list[Change] = field(default_factory=list)
     history: dict[str, list] = field(default_factory=dict)
+    version: int = VERSION
+
+    @property
+    def legacy_numbers(self) -> bool:
+        """Whether the run started from torch's numbers (a file made before version 3)."""
+        return self.version < NUMPY_NUMBERS
 
 
 def load_run(text: str | bytes, settings_alone: bool = False) -> Run:
@@ -139,7 +149,7 @@ def load_run(text: str | bytes, settings_alone: bool = False) -> Run:
     settings = data.get("config")
     if not isinstance(settings, dict):
         raise ConfigError("config", 'not a run file: it has no "config" object of settings')
-    return Run(settings, _config(settings), _changes(data.get("changes")), _history(data.get("history")))
+    return Run(settings, _config(settings), _changes(data.get("changes")), _history(data.get("history")), version)
 
 
 def _changes(changes) -> list[Change]:

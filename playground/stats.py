@@ -1,10 +1,8 @@
 """Gradient statistics and histograms, cheap enough to take at every step.
 
 Everything here works on NumPy views of the tensors (no copy on the CPU), where
-one call costs microseconds, not the tens that a small torch op costs; but one:
-``torch.bincount`` counts 100k small integers in half the time of ``np.bincount``. That one is
-used where torch is loaded, never imported for it: a NumPy run may train without torch
-(``draws.py``), and both count the same.
+one call costs microseconds, not the tens that a small torch op costs, and a NumPy
+run never imports torch.
 
 Histograms count |grad| per power of two. A gradient shrinks by orders of
 magnitude as the loss falls, so bins of equal width fixed at the first step
@@ -17,13 +15,10 @@ gradient of a dead ReLU unit is exactly zero) are counted apart.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
 from .record import activation_series, counts, dead, series, statistic, zeros
-
-TORCH_COUNTS = 4096  # from this many values torch.bincount counts faster than np.bincount
 
 
 def as_numpy(value) -> np.ndarray | None:
@@ -191,33 +186,22 @@ class Histograms:
         row[counts(key)], row[zeros(key)] = self._count(key, values)
 
     def _count(self, name: str, g: np.ndarray) -> tuple[np.ndarray, int]:
-        # The count is most of the cost, and in a run the data are cold: the training steps between
-        # two recordings have pushed them out of the cache, so a part of a recording costs 1.2 to 4
-        # times what it costs timed alone (benchmarks.engine_overhead times both). So
-        # one pass makes the keys straight from the bits of g: float32's 9 bits above its mantissa
-        # (sign, then exponent), cut to 8 bits, is the exponent; float64's 12 (counted in 4096 bins,
-        # the sign's half added onto the other) fit an int16. torch.bincount counts them in half the
-        # time of np.bincount (which first converts them to 64 bits). Same counts (tests/test_stats.py
-        # checks them with frexp).
+        # The count is most of the cost, and in a run the data are cold (the training steps between
+        # two recordings pushed them out of the cache). So one pass makes the keys straight from the
+        # bits of g: float32's 9 bits above its mantissa (sign, then exponent), cut to 8 bits, is the
+        # exponent; float64's 12 (counted in 4096 bins, the sign's half added onto the other) fit an
+        # int16. tests/test_stats.py checks the counts with frexp.
         # size: the exponent's values; total: the keys' (float64's sign doubles them)
         if g.dtype == np.float32:
             bits, shift, bias, size, total, key = g.view(np.uint32), 23, 127, 256, 256, np.uint8
         else:
             bits, shift, bias, size, total, key = g.view(np.uint64), 52, 1023, 2048, 4096, np.int16
-        keys, tensor = self._scratch.get(name, (None, None))
+        keys = self._scratch.get(name)
         if keys is None or keys.shape != g.shape or keys.dtype != key:
-            keys, tensor = np.empty(g.shape, dtype=key), None
-            self._scratch[name] = keys, tensor
+            keys = self._scratch[name] = np.empty(g.shape, dtype=key)
         # uint32 -> uint8 wraps: the sign bit (the 9th) falls off
         np.right_shift(bits, shift, out=keys, casting="unsafe")
-        torch = sys.modules.get("torch")
-        if torch is not None and g.size >= TORCH_COUNTS:  # below, torch's call costs 5 us before it counts anything
-            if tensor is None:
-                tensor = torch.from_numpy(keys).ravel()  # the same memory
-                self._scratch[name] = keys, tensor
-            raw = torch.bincount(tensor, minlength=total).numpy()
-        else:
-            raw = np.bincount(keys.ravel(), minlength=total)
+        raw = np.bincount(keys.ravel(), minlength=total)
         if total > size:
             raw = raw[:size] + raw[size:]  # +|g| and -|g| alike
         # raw[0] holds zeros (+0 and -0) and subnormal numbers; only then is counting zeros worth a pass

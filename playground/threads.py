@@ -6,19 +6,16 @@ the chosen count is written into the run's config before it starts, and a run fi
 replays with the threads it used.
 
 What to choose: every core the run may use (up to ``MAX_THREADS``), as the tutorial's own
-script gets from torch's and OpenBLAS's defaults. On a quiet 2-core machine the tutorial's
-tensor cell runs at 0.25 ms/step on two threads against 0.39 on one (``benchmarks.cli_vs_script``);
-an earlier rule gave torch one thread below 5e7 multiply-adds a step, from a measurement
-(0.92 against 1.20 ms/step) taken while other work held a core. Where the app trains, the
-cores are shared: the pool gives each training process (cores - 1) / processes, leaving the
-server and the browser a core, so on a small host its runs train on one thread.
+script gets from torch's and OpenBLAS's defaults (docs/performance.md, ``cli_vs_script``).
+Where the app trains, the cores are shared: the pool gives each training process
+(cores - 1) / processes, leaving the server and the browser a core, so on a small host its
+runs train on one thread.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 
 from .config import NUMPY_STYLES, Config
 
@@ -47,7 +44,7 @@ def resolved(cfg: Config, available: int | None = None) -> Config:
     return cfg if cfg.threads else cfg.replace(threads=choose(cfg, available))
 
 
-_applied: tuple[int, bool, bool] | None = None
+_applied: tuple[int, bool] | None = None
 
 
 @functools.cache
@@ -62,21 +59,17 @@ def apply(threads: int, style: str) -> None:
     """Train ``style`` on ``threads`` threads from now on.
 
     The library the style trains with gets them: NumPy's BLAS for the NumPy style, torch's
-    intra-op threads for the others. The other library, which the run uses only to record its
-    statistics (NumPy's BLAS) or histograms (``torch.bincount``), gets one: a pool of threads
-    spins for a while after each call it runs, on the very cores the run trains on. Measured
-    at the tutorial's size on two threads, the NumPy style's engine at default recording took
-    1.9x the bare loop's time with torch's pool at two threads, and 1.1x with it at one.
+    intra-op threads for the others. A torch style's statistics use NumPy's BLAS, which then
+    gets one thread: a pool of threads spins for a while after each call it runs, on the very
+    cores the run trains on. A NumPy run leaves torch alone (it never imports it).
     """
     global _applied
     numpy_style = style in NUMPY_STYLES
-    # A NumPy run where torch is not loaded leaves it so (draws.py); if it is loaded later, it is set then.
-    with_torch = not numpy_style or "torch" in sys.modules
-    if (threads, numpy_style, with_torch) == _applied:
+    if (threads, numpy_style) == _applied:
         return
-    if with_torch:
+    if not numpy_style:
         import torch
 
-        torch.set_num_threads(1 if numpy_style else threads)
+        torch.set_num_threads(threads)
     _blas().limit(limits=threads if numpy_style else 1)
-    _applied = threads, numpy_style, with_torch
+    _applied = threads, numpy_style

@@ -31,7 +31,6 @@ replays the run exactly (``Trainer(cfg, changes)``).
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 
@@ -40,6 +39,7 @@ import numpy as np
 from . import curves
 from .config import CURVE_DATA, LIVE_SETTINGS, NUMPY_STYLES, SETTINGS_BY_NAME, Config, ConfigError
 from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
+from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
 from .styles import STYLES
@@ -49,29 +49,22 @@ QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can 
 MAX_KINKS = 512  # kinks marked in the fit chart; beyond, the grid alone
 
 
-def make_problem(cfg: Config):
-    """The run's data and starting weights: drawn with torch (``problem.py``), or for a NumPy run in
-    a process that has not imported torch, without it (``draws.py``): the same numbers, 1.4 s of
-    import sooner."""
-    if cfg.style in NUMPY_STYLES and "torch" not in sys.modules:
-        from .draws import numpy_problem
-
-        return numpy_problem(cfg)
-    from .problem import make_problem
-
-    return make_problem(cfg)
-
-
 class Trainer:
     def __init__(
-        self, cfg: Config, changes: Sequence[Change] = (), *, statistics: bool = True, histograms: bool = True
+        self,
+        cfg: Config,
+        changes: Sequence[Change] = (),
+        *,
+        statistics: bool = True,
+        histograms: bool = True,
+        legacy_numbers: bool = False,
     ):
         cfg = Config.from_dict(cfg.to_dict())  # a Config(...) built by hand is checked too
         for change in changes:
             if change.setting not in LIVE_SETTINGS:
                 raise ConfigError("changes", f"{change.setting!r} cannot change during a run; allowed {LIVE_SETTINGS}")
         self.cfg = cfg
-        self.problem = make_problem(cfg)
+        self.problem = make_problem(cfg, legacy_numbers)  # legacy: a run file of version 2 (problem.py)
         self.net = STYLES[cfg.style].load()(self.problem, cfg)
         self.steps_done = 0
         self.status = Status.READY

@@ -73,7 +73,7 @@ def test_csv_and_json_keep_every_digit():
 def test_json_round_trip(trained):
     text = run_json(trained.cfg, trained.changes, trained.history)
     document = json.loads(text)
-    assert document["format"] == FORMAT and document["version"] == 2
+    assert document["format"] == FORMAT and document["version"] == 3
     assert list(document["history"])[:3] == ["step", "loss", "lr"]
     assert "NaN" not in text and "Infinity" not in text
     run = load_run(text)
@@ -106,6 +106,7 @@ def test_changes_round_trip_and_version_1_still_reads(trained):
     assert run.changes == changes
     old = json.dumps({"format": FORMAT, "version": 1, "config": {"style": "nn"}, "history": {"step": [0]}})
     assert load_run(old).changes == [] and load_run(old).config.style == "nn"
+    assert load_run(old).legacy_numbers and not run.legacy_numbers  # torch's starting numbers, then NumPy's
 
 
 @pytest.mark.parametrize(
@@ -141,7 +142,7 @@ def test_malformed_changes_name_the_field(changes):
         '{"config": [1]}',
         '{"config": "numpy"}',
         '{"format": "something else", "config": {}}',
-        '{"version": 3, "config": {}}',
+        '{"version": 4, "config": {}}',
         '{"version": 0, "config": {}}',
         "[" * 100_000,
         "1" * 5000,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from conftest import run_losses, to_numpy
 
 from playground import curves
@@ -68,7 +67,7 @@ def losses(style: str, data: str, **overrides) -> np.ndarray:
 @pytest.mark.parametrize("data", CURVE_DATA)
 def test_bias_free_styles_give_numpys_loss_at_every_step_on_a_curve(data):
     expected = losses("numpy", data)
-    assert expected[-1] < 1e-3 * expected[0]  # it trained
+    assert expected[-1] < 1e-2 * expected[0]  # it trained (step and noisy_sin keep a floor)
     for style in ("tensor", "autograd", "function"):
         np.testing.assert_allclose(losses(style, data), expected, rtol=RTOL_BIAS_FREE, err_msg=style)
 
@@ -123,8 +122,9 @@ def test_the_seed_draws_the_points_and_the_starting_weights():
     curve = make_problem(Config.for_style("module", data="sin", seed=0))
     again = make_problem(Config.for_style("module", data="sin", seed=0))
     other = make_problem(Config.for_style("module", data="sin", seed=1))
-    assert curve.linear1.weight.shape == (100, 1) and torch.equal(curve.linear1.weight, again.linear1.weight)
-    assert not torch.equal(curve.linear1.weight, other.linear1.weight)
+    assert curve.linear1.weight.shape == (100, 1)
+    np.testing.assert_array_equal(curve.linear1.weight, again.linear1.weight)
+    assert not np.array_equal(curve.linear1.weight, other.linear1.weight)
     bias_free = make_problem(Config.for_style("numpy", data="sin", seed=0))
     assert bias_free.w1.shape == (2, 100) and bias_free.ones_column  # a row of w1 for the column of ones
 

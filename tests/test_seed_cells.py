@@ -140,10 +140,11 @@ def run_cell(code: str, style: str, seed: int, depths: list[int], monkeypatch) -
     rolls = Draws("depths", depths)
 
     def np_randn(*shape):
-        return data.next(shape).numpy().copy()
+        return data.next(shape).copy()
 
     def torch_randn(*size, device=None, dtype=None, requires_grad=False):
-        value = data.next(size).to(device=device or "cpu", dtype=dtype or torch.get_default_dtype(), copy=True)
+        value = torch.from_numpy(data.next(size))
+        value = value.to(device=device or "cpu", dtype=dtype or torch.get_default_dtype(), copy=True)
         assert value.dtype == torch.float64, f"the cell asked for {value.dtype}"
         return value.requires_grad_(requires_grad)
 
@@ -151,8 +152,8 @@ def run_cell(code: str, style: str, seed: int, depths: list[int], monkeypatch) -
         init = layers.next(layer.weight.shape)
         assert layer.weight.dtype == torch.float64, f"a layer of {layer.weight.dtype}"
         with torch.no_grad():
-            layer.weight.copy_(init.weight)
-            layer.bias.copy_(init.bias)
+            layer.weight.copy_(torch.from_numpy(init.weight))
+            layer.bias.copy_(torch.from_numpy(init.bias))
 
     def randint(a, b):
         assert (a, b) == (0, 3)

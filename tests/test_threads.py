@@ -73,8 +73,8 @@ def test_an_unwritable_save_path_is_a_one_line_error(tmp_path):
 
 
 def test_a_run_trains_on_its_own_library_and_records_with_one_thread_of_the_other():
-    # An idle pool spins on the cores the run trains on: the library a style only records with
-    # (torch's bincount for NumPy, NumPy's BLAS for torch) gets one thread.
+    # An idle pool spins on the cores the run trains on: NumPy's BLAS, which a torch style only
+    # records its statistics with, gets one thread; a NumPy run leaves torch as it is.
     from threadpoolctl import threadpool_info
 
     def blas() -> int:
@@ -82,6 +82,7 @@ def test_a_run_trains_on_its_own_library_and_records_with_one_thread_of_the_othe
 
     before = torch.get_num_threads(), blas()
     try:
+        torch.set_num_threads(1)
         threads.apply(2, "numpy")
         assert (torch.get_num_threads(), blas()) == (1, 2)
         threads.apply(2, "module")

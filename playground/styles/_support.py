@@ -18,15 +18,18 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-# torch is imported where it is used, not here: the NumPy style trains without it where it is not
-# loaded (draws.py). A tensor is told from an array by what it has: ``.detach()``.
+# torch is imported where it is used, not here: the NumPy style never imports it. A tensor is
+# told from an array by what it has: ``.detach()``.
 
 
 def _like(x, like):
-    """Inputs ``x`` (float64 on the CPU: a tensor, or an array for the NumPy style, or already this
-    run's) as the style holds ``like``."""
+    """Inputs ``x`` (a float64 array, or already this run's tensor) as the style holds ``like``."""
     if isinstance(like, np.ndarray):
-        return (x.numpy() if hasattr(x, "detach") else x).astype(like.dtype, copy=False)
+        return np.asarray(x).astype(like.dtype, copy=False)
+    if not hasattr(x, "detach"):
+        import torch
+
+        x = torch.from_numpy(x)
     return x.to(device=like.device, dtype=like.dtype)
 
 
