@@ -1,9 +1,14 @@
 """One run configuration, and the single list of settings that defines it.
 
 Every setting is declared once, in ``SETTINGS``. The CLI builds its flags from
-that list, the app builds its widgets and its URL parameters from it, and
+that list, the app builds its widgets (label, range or choices, help) and its URL
+parameters from it, ``Config`` takes its fields' defaults from it, and
 ``Config.from_dict`` validates any input against it. A bad value raises
 ``ConfigError``, whose message names the field, the value and what is allowed.
+
+What is known of each style (its tutorial defaults, its learning rate on the curves,
+whether it trains with NumPy, ...) is declared in its entry in the style registry
+(``styles.STYLES``); the style lists and tables here are read from it.
 """
 
 from __future__ import annotations
@@ -15,16 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-STYLES = ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
+from .styles import STYLES as REGISTRY
+
+#: The styles, in the tutorial's order. Each style's facts live in its registry entry
+#: (``styles.StyleInfo``); the lists and tables below are read from it.
+STYLES = tuple(REGISTRY)
 
 #: Styles that train with NumPy (the others train with torch).
-NUMPY_STYLES = ("numpy",)
+NUMPY_STYLES = tuple(name for name, info in REGISTRY.items() if info.trains_with_numpy)
 
 #: Styles that update their weights by hand, without ``torch.optim``.
-MANUAL_UPDATE_STYLES = ("numpy", "tensor", "autograd", "function", "nn")
+MANUAL_UPDATE_STYLES = tuple(name for name, info in REGISTRY.items() if info.updates_by_hand)
 
 #: Styles whose network has no biases (x.mm(w1), as the tutorial's first cells).
-BIAS_FREE_STYLES = ("numpy", "tensor", "autograd", "function")
+BIAS_FREE_STYLES = tuple(name for name, info in REGISTRY.items() if info.bias_free)
+
+#: How the sidebar shows each style.
+STYLE_LABELS = {name: f"{name}: {info.title}" for name, info in REGISTRY.items()}
 
 #: The data sets: the tutorial's random numbers, or a curve y = f(x) on [-pi, pi] (``curves.py``).
 DATA = ("random", "sin", "abs", "step", "noisy_sin")
@@ -63,17 +75,20 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
-    """One field of the run configuration."""
+    """One field of the run configuration: its command-line flag, its checks and its sidebar widget."""
 
     name: str
     kind: type  # int, float or str
     default: Any
-    help: str
+    help: str  # the command line's help (the allowed values follow it)
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] | None = None
-    label: str = ""
+    label: str = ""  # the sidebar widget's label
     allowed_text: str = ""
+    widget_help: str = ""  # the sidebar widget's tooltip, if any
+    step: float | None = None  # the sidebar widget's step, where not 1 (a whole number's)
+    choice_labels: dict[str, str] | None = dataclasses.field(default=None, hash=False)  # how the sidebar shows a choice
 
     @property
     def flag(self) -> str:
@@ -124,7 +139,15 @@ def _fmt(number: float | None) -> str:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("style", str, "numpy", "implementation style", choices=STYLES, label="Implementation style"),
+    Setting(
+        "style",
+        str,
+        "numpy",
+        "implementation style",
+        choices=STYLES,
+        label="Implementation style",
+        choice_labels=STYLE_LABELS,
+    ),
     Setting(
         "data",
         str,
@@ -132,6 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
         "training data: the tutorial's random numbers, or points of a curve y = f(x) to fit",
         choices=DATA,
         label="Data",
+        widget_help="The tutorial fits random numbers; a curve (one input x, one output y) shows the fit in a chart.",
+        choice_labels=DATA_LABELS,
     ),
     Setting("n", int, 64, "batch size N", 1, 4096, label="Batch size (N)"),
     Setting("d_in", int, 1000, "input size D_in", 1, 10000, label="Input size (D_in)"),
@@ -139,7 +164,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("d_out", int, 10, "output size D_out", 1, 1000, label="Output size (D_out)"),
     # The summed loss grows with N, D_out and the sizes: the largest sizes need rates far below the
     # tutorial's 1e-6 (numpy at N=512, H=2000 diverges at 1e-7; test_config checks the limits train).
-    Setting("lr", float, 1e-6, "learning rate", 1e-10, 1.0, label="Learning rate"),
+    Setting(
+        "lr",
+        float,
+        1e-6,
+        "learning rate",
+        1e-10,
+        1.0,
+        label="Learning rate (log scale)",
+        widget_help="Applies from the next step, even during a run.",
+    ),
     Setting(
         "optimizer",
         str,
@@ -147,6 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
         "torch.optim optimizer (optim, module, dynamic)",
         choices=OPTIMIZERS,
         label="Optimizer",
+        choice_labels=OPTIMIZER_LABELS,
     ),
     Setting(
         "momentum",
@@ -156,9 +191,29 @@ SETTINGS: tuple[Setting, ...] = (
         0.0,
         0.999,
         label="Momentum",
+        step=0.001,
     ),
-    Setting("steps", int, 500, "number of training steps", 1, 1_000_000, label="Steps"),
-    Setting("seed", int, 0, "random seed for data and weights", 0, 2**31 - 1, label="Seed"),
+    Setting(
+        "steps",
+        int,
+        500,
+        "number of training steps",
+        1,
+        1_000_000,
+        label="Steps",
+        widget_help="Run length. Raising it lets a finished run go on.",
+        step=100,
+    ),
+    Setting(
+        "seed",
+        int,
+        0,
+        "random seed for data and weights",
+        0,
+        2**31 - 1,
+        label="Seed",
+        widget_help="The same seed gives every style the same data and starting weights.",
+    ),
     Setting("dtype", str, "float32", "floating-point type", choices=DTYPES, label="Precision"),
     Setting("device", str, "cpu", "device to train on", label="Device", allowed_text="cpu, cuda, cuda:N or mps"),
     Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"),
@@ -205,38 +260,14 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 #: Settings that may change during a run, from the next step on (a run records each change).
 LIVE_SETTINGS = ("lr", "steps")
 
-#: Each style's defaults, as the tutorial's cell sets them.
-STYLE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "numpy": {"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"},  # NumPy's default
-    "tensor": {"lr": 1e-6, "optimizer": "sgd"},
-    "autograd": {"lr": 1e-6, "optimizer": "sgd"},
-    "function": {"lr": 1e-6, "optimizer": "sgd"},
-    "nn": {"lr": 1e-4, "optimizer": "sgd"},
-    "optim": {"lr": 1e-4, "optimizer": "adam"},
-    "module": {"lr": 1e-4, "optimizer": "sgd"},
-    "dynamic": {"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9},
-}
+#: Each style's defaults, as the tutorial's cell sets them (``StyleInfo.defaults``).
+STYLE_DEFAULTS: dict[str, dict[str, Any]] = {name: dict(info.defaults) for name, info in REGISTRY.items()}
 
 #: A curve's sizes: N points, one input x, H hidden units, one output y.
 CURVE_SIZES: dict[str, int] = {"n": 64, "d_in": 1, "hidden": 100, "d_out": 1}
 
-#: Each style's learning rate on the curves, with the style's own optimizer, for N=64 points and
-#: H=100: measured over seeds 0-19 (500 steps), the rate with the best worst seed among those that
-#: never diverged, a safe step below where the first seeds diverge. One rate per style suits all four
-#: curves. Plain SGD on the summed loss is held back by that edge: the bias-free styles diverge from
-#: 1.2e-4 (their start, N(0, 1) weights as the tutorial draws them, gives a loss near 1e4); nn and
-#: module from 7e-4 on 40% of seeds; DynamicNet's momentum from 1e-4. Adam (optim) needs no such care.
-#: The styles the tutorial says compute the same numbers share a rate. tests/test_fit.py checks the fits.
-CURVE_STYLE_LR = {
-    "numpy": 8e-5,
-    "tensor": 8e-5,
-    "autograd": 8e-5,
-    "function": 8e-5,
-    "nn": 4e-4,
-    "optim": 1e-2,
-    "module": 4e-4,
-    "dynamic": 6e-5,
-}
+#: Each style's learning rate on the curves (``StyleInfo.curve_lr``, where its measurement is told).
+CURVE_STYLE_LR = {name: info.curve_lr for name, info in REGISTRY.items()}
 CURVE_LR: dict[str, dict[str, float]] = {data: dict(CURVE_STYLE_LR) for data in CURVE_DATA}
 
 
@@ -293,27 +324,33 @@ class Limits:
         return cls(**values)
 
 
+def _default(name: str) -> Any:
+    return SETTINGS_BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class Config:
-    style: str = "numpy"
-    data: str = "random"
-    n: int = 64
-    d_in: int = 1000
-    hidden: int = 100
-    d_out: int = 10
-    lr: float = 1e-6
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    steps: int = 500
-    seed: int = 0
-    dtype: str = "float32"
-    device: str = "cpu"
-    min_depth: int = 0
-    max_depth: int = 3
-    threads: int = 0
-    stats_every: int = 20
-    hist_bins: int = 32
-    hist_every: int = 20
+    """One run's settings: the fields of ``SETTINGS``, in their order, with their defaults."""
+
+    style: str = _default("style")
+    data: str = _default("data")
+    n: int = _default("n")
+    d_in: int = _default("d_in")
+    hidden: int = _default("hidden")
+    d_out: int = _default("d_out")
+    lr: float = _default("lr")
+    optimizer: str = _default("optimizer")
+    momentum: float = _default("momentum")
+    steps: int = _default("steps")
+    seed: int = _default("seed")
+    dtype: str = _default("dtype")
+    device: str = _default("device")
+    min_depth: int = _default("min_depth")
+    max_depth: int = _default("max_depth")
+    threads: int = _default("threads")
+    stats_every: int = _default("stats_every")
+    hist_bins: int = _default("hist_bins")
+    hist_every: int = _default("hist_every")
 
     @classmethod
     def for_style(cls, style: str, limits: Limits | None = None, **overrides: Any) -> Config:
@@ -330,8 +367,8 @@ class Config:
         unknown = sorted(set(values) - set(SETTINGS_BY_NAME))
         if unknown:
             raise ConfigError(unknown[0], "unknown setting; known: " + ", ".join(SETTINGS_BY_NAME))
-        style = SETTINGS_BY_NAME["style"].parse(values.get("style", "numpy"))
-        data = SETTINGS_BY_NAME["data"].parse(values["data"] if values.get("data") is not None else "random")
+        style = SETTINGS_BY_NAME["style"].parse(values.get("style", _default("style")))
+        data = SETTINGS_BY_NAME["data"].parse(values["data"] if values.get("data") is not None else _default("data"))
         merged = {
             **STYLE_DEFAULTS[style],
             **data_defaults(data, style),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tracemalloc
@@ -11,7 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.config import (
+    BIAS_FREE_STYLES,
+    CURVE_DATA,
+    CURVE_LR,
+    CURVE_STYLE_LR,
     DTYPES,
+    MANUAL_UPDATE_STYLES,
+    NUMPY_STYLES,
     OPTIMIZERS,
     SETTINGS,
     SETTINGS_BY_NAME,
@@ -21,6 +28,7 @@ from playground.config import (
     ConfigError,
     Limits,
 )
+from playground.styles import STYLES as REGISTRY
 
 
 def refused(values: dict, limits: Limits | None = None) -> ConfigError:
@@ -39,6 +47,39 @@ def test_defaults_are_the_tutorials():
         cfg = Config.for_style(style)
         for name, value in defaults.items():
             assert getattr(cfg, name) == value, (style, name)
+
+
+def test_config_fields_and_defaults_are_the_settings():
+    fields = [(f.name, f.default) for f in dataclasses.fields(Config)]
+    assert fields == [(s.name, s.default) for s in SETTINGS]
+    assert Config().to_dict() == {s.name: s.default for s in SETTINGS}
+
+
+def test_style_facts_come_from_the_registry():
+    """config's lists of styles are read from the registry's entries (and say what they said when
+    they were written out here)."""
+    assert STYLES == tuple(REGISTRY) == ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
+    assert NUMPY_STYLES == ("numpy",)
+    assert MANUAL_UPDATE_STYLES == ("numpy", "tensor", "autograd", "function", "nn")
+    assert BIAS_FREE_STYLES == ("numpy", "tensor", "autograd", "function")
+    assert STYLE_DEFAULTS == {name: info.defaults for name, info in REGISTRY.items()}
+    assert STYLE_DEFAULTS["numpy"] == {"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"}
+    assert STYLE_DEFAULTS["dynamic"] == {"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9}
+    assert CURVE_STYLE_LR == {name: info.curve_lr for name, info in REGISTRY.items()}
+    assert CURVE_STYLE_LR["optim"] == 1e-2 and CURVE_STYLE_LR["dynamic"] == 6e-5
+    assert all(CURVE_LR[data] == CURVE_STYLE_LR for data in CURVE_DATA)
+
+
+def test_every_widget_fact_fits_its_setting():
+    """The sidebar draws each widget from its setting: a label always, a step and labels for the
+    choices only where they make sense."""
+    for s in SETTINGS:
+        assert s.label, s.name
+        if s.step is not None:
+            assert s.low is not None and 0 < s.step <= s.high - s.low, s.name
+            assert s.kind is float or float(s.step).is_integer(), s.name
+        if s.choice_labels is not None:
+            assert s.choices and set(s.choice_labels) == set(s.choices), s.name
 
 
 def test_to_dict_round_trips():

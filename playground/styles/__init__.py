@@ -1,31 +1,80 @@
-"""The registry: style name -> (class, one line on what the tutorial cell teaches).
+"""The registry: every style, in the tutorial's order, with what the rest of the program knows of it.
 
-A new style is one new file plus one line here.
+A new style is one file plus one entry here:
+
+1. the file: a class that reads like its tutorial cell (``__init__(problem, cfg)`` is the set-up,
+   ``step()`` the body of the loop) and keeps ``contract.Style``, mostly through a mixin from
+   ``_support``. It lives in this package (``module="my_style"``), or anywhere on the import path
+   (``module="somewhere.my_style"``: a name with a dot is imported as it is);
+2. the entry: one ``StyleInfo`` in ``STYLES`` below, which names the file and its class, says what
+   the page shows of it (title, lesson, lecture notices), and holds its facts: its tutorial
+   defaults, its learning rate on the curves, and whether it trains with NumPy, updates its
+   weights by hand, or has no biases.
+
+Nothing else changes: ``config`` derives its lists of styles from this registry (``config.STYLES``,
+``STYLE_DEFAULTS``, ``CURVE_LR``, ``NUMPY_STYLES``, ...), and the command line, the sidebar, links,
+comparisons, the code panel and the exports read them. Its place here is its place in the
+tutorial's order, which decides the cell its diff compares against. ``tests/test_new_style.py``
+proves the recipe with a throwaway style in a temporary file.
+
+This module imports no other module of the package (``config`` imports it) and no torch.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import importlib.util
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
 class StyleInfo:
     name: str
-    module: str
-    cls: str
+    module: str  # a file of this package ("numpy_backprop"), or a full dotted path ("pkg.my_style")
+    cls: str  # the class in it
     title: str
     lesson: str
     notice: str  # lecture mode: what the audience should notice
     curve_notice: str = ""  # the same, where it differs on a curve (data sin, abs, ...)
+    _: KW_ONLY
+    defaults: dict[str, Any] = field(hash=False)
+    """The settings the tutorial's cell uses (learning rate, optimizer, ...), above the settings' own."""
+
+    curve_lr: float
+    """The learning rate on the curves (data sin, abs, ...), with the style's own optimizer, for
+    N=64 points and H=100: measured over seeds 0-19 (500 steps), the rate with the best worst seed
+    among those that never diverged, a safe step below where the first seeds diverge. One rate per
+    style suits all four curves. Plain SGD on the summed loss is held back by that edge: the
+    bias-free styles diverge from 1.2e-4 (their start, N(0, 1) weights as the tutorial draws them,
+    gives a loss near 1e4); nn and module from 7e-4 on 40% of seeds; DynamicNet's momentum from
+    1e-4. Adam (optim) needs no such care. The styles the tutorial says compute the same numbers
+    share a rate. tests/test_fit.py checks the fits."""
+
+    trains_with_numpy: bool = False
+    """It trains with NumPy, not torch: on the CPU only, and without importing torch."""
+
+    updates_by_hand: bool = False
+    """It updates its weights by hand (plain SGD), without ``torch.optim``: the optimizer does not apply."""
+
+    bias_free: bool = False
+    """Its network has no biases (``x.mm(w1)``, as the tutorial's first cells): on a curve its input
+    x comes beside a column of ones, whose weights act as biases."""
+
+    @property
+    def module_path(self) -> str:
+        """The module to import: a name with a dot as it is, else a file of this package."""
+        return self.module if "." in self.module else f"{__name__}.{self.module}"
 
     def load(self):
-        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
+        return getattr(importlib.import_module(self.module_path), self.cls)
 
     def source(self) -> str:
         """The code the engine runs for this style, as the app shows it (read, not imported: no torch)."""
-        return (Path(__file__).parent / f"{self.module}.py").read_text(encoding="utf-8")
+        if "." not in self.module:
+            return (Path(__file__).parent / f"{self.module}.py").read_text(encoding="utf-8")
+        return Path(importlib.util.find_spec(self.module).origin).read_text(encoding="utf-8")
 
 
 STYLES = {
@@ -39,6 +88,11 @@ STYLES = {
             "Every gradient written out with NumPy: the chain rule, one matrix product at a time.",
             "The loss falls from tens of millions to a millionth in 500 steps; every gradient is written by hand.",
             "The line bends onto the curve, one kink per hidden unit; every gradient is written by hand.",
+            defaults={"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"},  # NumPy's default
+            curve_lr=8e-5,
+            trains_with_numpy=True,
+            updates_by_hand=True,
+            bias_free=True,
         ),
         StyleInfo(
             "tensor",
@@ -47,6 +101,10 @@ STYLES = {
             "Tensors, backprop by hand",
             "The same code on torch tensors: same numbers, and it could run on a GPU.",
             "The same curve as NumPy: the same maths on torch tensors, which could run on a GPU.",
+            defaults={"lr": 1e-6, "optimizer": "sgd"},
+            curve_lr=8e-5,
+            updates_by_hand=True,
+            bias_free=True,
         ),
         StyleInfo(
             "autograd",
@@ -55,6 +113,10 @@ STYLES = {
             "Autograd",
             "loss.backward() computes the gradients the first two styles wrote by hand.",
             "Still the same curve: loss.backward() finds exactly the gradients we wrote by hand.",
+            defaults={"lr": 1e-6, "optimizer": "sgd"},
+            curve_lr=8e-5,
+            updates_by_hand=True,
+            bias_free=True,
         ),
         StyleInfo(
             "function",
@@ -63,6 +125,10 @@ STYLES = {
             "Custom autograd Function",
             "A ReLU with its own backward: you can teach autograd a new operation.",
             "The same curve again: our own ReLU backward agrees with PyTorch's.",
+            defaults={"lr": 1e-6, "optimizer": "sgd"},
+            curve_lr=8e-5,
+            updates_by_hand=True,
+            bias_free=True,
         ),
         StyleInfo(
             "nn",
@@ -71,6 +137,9 @@ STYLES = {
             "nn.Sequential",
             "Layers as Modules with weights and biases; a built-in loss function.",
             "A new start (nn.Linear brings biases and another initialisation), so a new curve, from far less code.",
+            defaults={"lr": 1e-4, "optimizer": "sgd"},
+            curve_lr=4e-4,
+            updates_by_hand=True,
         ),
         StyleInfo(
             "optim",
@@ -80,6 +149,8 @@ STYLES = {
             "An optimizer (Adam) does the update; Adam reaches a low loss much faster.",
             "Adam at the same learning rate: the loss falls much faster than with plain SGD.",
             "Adam fits the curve far more closely in the same 500 steps than plain SGD does.",
+            defaults={"lr": 1e-4, "optimizer": "adam"},
+            curve_lr=1e-2,
         ),
         StyleInfo(
             "module",
@@ -88,6 +159,8 @@ STYLES = {
             "Custom nn.Module",
             "Your own Module with its own forward(); SGD from torch.optim.",
             "Exactly the numbers of nn.Sequential with SGD: a Module is a tidier way to write the same network.",
+            defaults={"lr": 1e-4, "optimizer": "sgd"},
+            curve_lr=4e-4,
         ),
         StyleInfo(
             "dynamic",
@@ -96,6 +169,8 @@ STYLES = {
             "DynamicNet: control flow + weight sharing",
             "The graph changes every step; one layer is reused 0 to 3 times. The loss is noisy.",
             "The loss is noisy: every step draws a new depth and reuses one layer's weights.",
+            defaults={"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9},
+            curve_lr=6e-5,
         ),
     )
 }

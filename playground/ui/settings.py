@@ -15,14 +15,8 @@ from .. import links
 from ..config import (
     CURVE_DATA,
     CURVE_SIZES,
-    DATA,
-    DATA_LABELS,
-    DTYPES,
-    OPTIMIZER_LABELS,
-    OPTIMIZERS,
     SETTINGS_BY_NAME,
     STYLE_DEFAULTS,
-    STYLES,
     Config,
     ConfigError,
     lr_grid,
@@ -144,116 +138,69 @@ def _index(options, name: str) -> int:
     return options.index(value) if value in options else 0
 
 
-def _number(container, name: str, step: int = 1, **kwargs) -> None:
-    """A whole-number input for a setting, with the setting's label and range."""
+def _widget(container, name: str, options=None, **kwargs) -> None:
+    """The setting's widget, keyed by its name, with its label, help, and range or choices from the
+    setting (``options``: choices known only here, the devices)."""
     s = SETTINGS_BY_NAME[name]
-    value = int(st.session_state[name])
-    container.number_input(
-        s.label, int(s.low), int(s.high), value, key=name, step=step, persist_state="session", **kwargs
-    )
+    value = st.session_state[name]
+    kwargs = {"key": name, "help": s.widget_help or None, "persist_state": "session", **kwargs}
+    options = options or s.choices
+    if options:
+        labels = s.choice_labels.get if s.choice_labels else str
+        container.selectbox(s.label, options, _index(options, name), format_func=labels, **kwargs)
+    elif s.kind is int:
+        container.number_input(s.label, int(s.low), int(s.high), int(value), step=int(s.step or 1), **kwargs)
+    elif name == "lr":  # a log scale; a link's exact value stays among its stops
+        stops = sorted({*lr_grid(), value})
+        container.select_slider(s.label, stops, value, format_func=lambda v: f"{v:.2g}", **kwargs)
+    else:
+        container.slider(s.label, s.low, s.high, float(value), step=s.step, **kwargs)
 
 
 def sidebar() -> None:
     ss = st.session_state
     values = {name: ss[name] for name in RUN_SETTINGS}
     hidden = set(ss.hide) if ss.lecture else set()
+    sb = st.sidebar
+
+    def draw(name: str, container=sb, heading: str | None = None, **kwargs) -> str:
+        """The setting's widget; where the setting has no effect, disabled, with a caption that says
+        why, headed by the setting's label or ``heading`` ("": no caption). Returns the reason."""
+        reason = unused(name, values)
+        _widget(container, name, disabled=bool(reason), **kwargs)
+        if reason and heading != "":
+            sb.caption(f"{heading or SETTINGS_BY_NAME[name].label}: {reason}")
+        return reason
 
     def shown(name: str) -> bool:
         return name not in hidden
 
-    def why_unused(container, name: str, label: str) -> bool:
-        """Caption why ``name`` has no effect; True when it has none (its control is disabled)."""
-        reason = unused(name, values)
-        if reason:
-            container.caption(f"{label}: {reason}")
-        return bool(reason)
-
-    sb = st.sidebar
     sb.header("Settings")
-    sb.selectbox(
-        SETTINGS_BY_NAME["style"].label,
-        STYLES,
-        _index(STYLES, "style"),
-        key="style",
-        persist_state="session",
-        on_change=on_style_change,
-        format_func=lambda s: f"{s}: {STYLE_INFO[s].title}",
-    )
+    draw("style", on_change=on_style_change)
     if shown("data"):
-        sb.selectbox(
-            SETTINGS_BY_NAME["data"].label,
-            DATA,
-            _index(DATA, "data"),
-            key="data",
-            persist_state="session",
-            on_change=on_data_change,
-            format_func=DATA_LABELS.get,
-            help="The tutorial fits random numbers; a curve (one input x, one output y) shows the fit in a chart.",
-        )
+        draw("data", on_change=on_data_change)
     c1, c2 = sb.columns(2)
-    for column, name in ((c1, "n"), (c2, "d_in"), (c1, "hidden"), (c2, "d_out")):
+    for column, name in zip((c1, c2, c1, c2), ("n", "d_in", "hidden", "d_out"), strict=True):
         if shown(name):
-            _number(column, name, disabled=bool(unused(name, values)))
-    for name, label in (("d_in", "Input size"), ("d_out", "Output size")):
+            draw(name, column)
+    for name in ("lr", "optimizer", "momentum"):
         if shown(name):
-            why_unused(sb, name, label)
-    if shown("lr"):
-        sb.select_slider(
-            "Learning rate (log scale)",
-            sorted({*lr_grid(), ss.lr}),  # a link's value stays exact
-            ss.lr,
-            key="lr",
-            persist_state="session",
-            format_func=lambda v: f"{v:.2g}",
-            help="Applies from the next step, even during a run.",
-        )
-    if shown("optimizer"):
-        box = sb.empty()
-        off = why_unused(sb, "optimizer", "Optimizer")
-        box.selectbox(
-            "Optimizer",
-            OPTIMIZERS,
-            _index(OPTIMIZERS, "optimizer"),
-            key="optimizer",
-            persist_state="session",
-            disabled=off,
-            format_func=OPTIMIZER_LABELS.get,
-        )
-    if shown("momentum"):
-        box = sb.empty()
-        off = why_unused(sb, "momentum", "Momentum")
-        box.slider(
-            "Momentum",
-            0.0,
-            0.999,
-            float(ss.momentum),
-            key="momentum",
-            step=0.001,
-            disabled=off,
-            persist_state="session",
-        )
-    available, why_no_cuda = shared().devices
-    if not shared().devices_known.is_set() and ss.device not in available:
-        available = [*available, ss.device]  # until the check answers, keep the link's choice
+            draw(name)
     if shown("device"):
-        box = sb.empty()
-        off = why_unused(sb, "device", "Device")
-        box.selectbox(
-            "Device", available, _index(available, "device"), key="device", disabled=off, persist_state="session"
-        )
-        if not off and why_no_cuda:
+        available, why_no_cuda = shared().devices
+        if not shared().devices_known.is_set() and ss.device not in available:
+            available = [*available, ss.device]  # until the check answers, keep the link's choice
+        if not draw("device", options=available) and why_no_cuda:
             sb.caption(why_no_cuda)
     if shown("dtype"):
-        sb.selectbox("Precision", DTYPES, _index(DTYPES, "dtype"), key="dtype", persist_state="session")
-    if shown("depth"):
+        draw("dtype")
+    if shown("depth"):  # side by side, with one caption for the two
         d1, d2 = sb.columns(2)
-        off = why_unused(sb, "min_depth", "Depth")
-        _number(d1, "min_depth", disabled=off)
-        _number(d2, "max_depth", disabled=off)
-    if shown("steps"):
-        _number(sb, "steps", step=100, help="Run length. Raising it lets a finished run go on.")
-    if shown("seed"):
-        _number(sb, "seed", help="The same seed gives every style the same data and starting weights.")
+        draw("min_depth", d1, heading="Depth")
+        draw("max_depth", d2, heading="")
+    for name in ("steps", "seed"):
+        if shown(name):
+            draw(name)
     if shown("speed"):
         sb.radio(
             "Speed",
