@@ -151,6 +151,44 @@ class Place:
     wait_s: float
 
 
+class Line:
+    """The training commands waiting for a place to train, first come, first served."""
+
+    def __init__(self):
+        self.jobs: list[tuple[int, int, Command, tuple]] = []  # (run id, number, command, args)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def position(self, run: Run) -> int | None:
+        """``run``'s place from the front (0), or None when it does not wait."""
+        return next((i for i, job in enumerate(self.jobs) if job[0] == run.id), None)
+
+    def join(self, run: Run, number: int, command: Command, args: tuple) -> None:
+        """Wait at the end; a run already waiting keeps its place, with its newer command."""
+        job, place = (run.id, number, command, args), self.position(run)
+        if place is None:
+            self.jobs.append(job)
+        else:
+            self.jobs[place] = job
+
+    def leave(self, run: Run) -> bool:
+        """Leave the line; False when ``run`` was not in it."""
+        place = self.position(run)
+        if place is not None:
+            del self.jobs[place]
+        return place is not None
+
+    def first(self) -> tuple[int, int, Command, tuple]:
+        return self.jobs[0]
+
+    def pop_first(self) -> None:
+        del self.jobs[0]
+
+    def clear(self) -> None:
+        self.jobs.clear()
+
+
 class Pool:
     def __init__(self, limits: Limits, orphan_s: float = ORPHAN_S):
         self.limits = limits
@@ -158,7 +196,7 @@ class Pool:
         self.lock = threading.RLock()
         self.processes: list[Process] = []
         self.runs: dict[int, Run] = {}
-        self.line: list[tuple[int, int, Command, tuple]] = []  # (run id, number, command, args)
+        self.line = Line()
         self.ids = itertools.count(1)
         self.durations: collections.deque[float] = collections.deque(maxlen=50)  # seconds each run trained
         self.parked_dir = tempfile.mkdtemp(prefix="playground-runs-")
@@ -186,22 +224,20 @@ class Pool:
             if run.ended:
                 return False
             if command == Command.CLOSE:
-                self._close(run)
+                self._end(run)
                 return False
-            queued = self._queued(run)
             if command in TRAINING_COMMANDS:
                 run.last_used = now
-                if queued is not None:
-                    self.line[queued] = (run.id, number, command, args)  # keep its place
+                if self.line.position(run) is not None:
+                    self.line.join(run, number, command, args)  # keeps its place
                     return False
                 if run.training and command == Command.TRAIN:
                     return self._send(run, number, command, args)
                 if self.line or not self._room_for(run):
-                    self.line.append((run.id, number, command, args))
+                    self.line.join(run, number, command, args)
                     return False
                 return self._start(run, number, command, args)
-            if command == Command.PAUSE and queued is not None:
-                del self.line[queued]  # leaves the line
+            if command == Command.PAUSE and self.line.leave(run):
                 return False
             if run.process is None:
                 if command != Command.PING:  # (a ping only says the page is there: last_seen)
@@ -213,7 +249,7 @@ class Pool:
     def place(self, run: Run) -> Place | None:
         """Where ``run`` waits in line, or None when it does not wait."""
         with self.lock:
-            queued = self._queued(run)
+            queued = self.line.position(run)
             if queued is None:
                 return None
             typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else FIRST_GUESS_S
@@ -243,32 +279,24 @@ class Pool:
             process.stop()
         shutil.rmtree(self.parked_dir, ignore_errors=True)
 
-    # ------------------------------------------------------------ scheduling (under the lock)
-
-    def _queued(self, run: Run) -> int | None:
-        return next((i for i, job in enumerate(self.line) if job[0] == run.id), None)
+    # ------------------------------------------------------------ places to train (under the lock)
 
     def _room_for(self, run: Run) -> bool:
         if run.training:
             return True
         return self.training() < self.limits.max_concurrent_runs and self._make_room(run)
 
-    def _make_room(self, run: Run) -> bool:
-        """Room in memory for ``run`` to be resident, parking idle runs (least recently used first)."""
-        if run.process is not None:
-            return True
-        needed = self.resident_mb() + run.mb - self.limits.memory_mb
-        idle = sorted(
-            (r for r in self.runs.values() if r.process is not None and not r.training and r is not run),
-            key=lambda r: r.last_used,
-        )
-        for other in idle:
-            if needed <= 0:
-                break
-            self._park(other)
-            needed -= other.mb
-        # Alone, a run may use all the memory (and one run's size is capped by max_run_mb).
-        return needed <= 0 or self.resident_mb() == 0
+    def _admit(self) -> None:
+        """Start the runs at the head of the line while there are places for them."""
+        while self.line:
+            run_id, number, command, args = self.line.first()
+            run = self.runs.get(run_id)
+            waits = run is not None and not run.ended
+            if waits and not self._room_for(run):
+                return
+            self.line.pop_first()
+            if waits:
+                self._start(run, number, command, args)
 
     def _start(self, run: Run, number: int, command: Command, args: tuple) -> bool:
         """Bring ``run`` into a process (if it is not there) and carry out a training command.
@@ -291,9 +319,17 @@ class Pool:
             self._send(run, *later)
         return sent
 
+    def _stopped_training(self, run: Run) -> None:
+        run.training = False
+        if run.started:
+            self.durations.append(time.monotonic() - run.started)
+            run.started = 0.0
+
+    # ------------------------------------------------------------ memory: runs in and out of processes
+
     def _bring_in(self, run: Run) -> None:
         # A run still being parked comes back to the same process: its messages arrive in order.
-        process = run.parked_in or self._least_busy(run)
+        process = run.parked_in or self._least_busy()
         run.process, run.parked_in = process, None
         if not run.opened:
             self._send(run, 0, Command.OPEN, (run.config.to_dict(), [tuple(vars(c).values()) for c in run.changes]))
@@ -302,25 +338,22 @@ class Pool:
             self._send(run, 0, Command.RESTORE, (run.path,))
             run.path = None
 
-    def start(self) -> None:
-        """Start the training processes now, so that the first Train finds one ready; return once
-        they have started (after the fork server's torch import)."""
-        with self.lock:
-            while len(self.processes) < self.limits.training_processes:
-                self.processes.append(Process(self, self.orphan_s * 2))  # the pool drops orphans first
-            processes = list(self.processes)
-        for process in processes:
-            process.started.wait(Process.START_S)
-
-    def _least_busy(self, run: Run) -> Process:
-        while len(self.processes) < self.limits.training_processes:
-            self.processes.append(Process(self, self.orphan_s * 2))
-
-        def load(process: Process) -> tuple:
-            held = [r for r in self.runs.values() if r.process is process]
-            return (sum(r.training for r in held), sum(r.mb for r in held))
-
-        return min(self.processes, key=load)
+    def _make_room(self, run: Run) -> bool:
+        """Room in memory for ``run`` to be resident, parking idle runs (least recently used first)."""
+        if run.process is not None:
+            return True
+        needed = self.resident_mb() + run.mb - self.limits.memory_mb
+        idle = sorted(
+            (r for r in self.runs.values() if r.process is not None and not r.training and r is not run),
+            key=lambda r: r.last_used,
+        )
+        for other in idle:
+            if needed <= 0:
+                break
+            self._park(other)
+            needed -= other.mb
+        # Alone, a run may use all the memory (and one run's size is capped by max_run_mb).
+        return needed <= 0 or self.resident_mb() == 0
 
     def _park(self, run: Run) -> None:
         run.path = os.path.join(self.parked_dir, f"run-{run.id}.pickle")
@@ -328,46 +361,61 @@ class Pool:
         run.process, run.parked_in = None, run.process
 
     def _send(self, run: Run, number: int, command: Command, args: tuple) -> bool:
-        if run.process is None or not run.process.send((run.id, number, command, *args)):
-            return False
-        return True
+        return run.process is not None and run.process.send((run.id, number, command, *args))
 
-    def _admit(self) -> None:
-        """Start the runs at the head of the line while there are places for them."""
-        while self.line:
-            run = self.runs.get(self.line[0][0])
-            if run is None or run.ended:
-                self.line.pop(0)
-                continue
-            if not self._room_for(run):
-                return
-            _, number, command, args = self.line.pop(0)
-            self._start(run, number, command, args)
+    # ------------------------------------------------------------ ending a run
 
-    def _stopped_training(self, run: Run) -> None:
-        run.training = False
-        if run.started:
-            self.durations.append(time.monotonic() - run.started)
-            run.started = 0.0
-
-    def _close(self, run: Run) -> None:
-        queued = self._queued(run)
-        if queued is not None:
-            del self.line[queued]
-        if run.process is not None:
-            self._send(run, 0, Command.CLOSE, ())
+    def _end(self, run: Run, error: str = "") -> None:
+        """End ``run`` for good, wherever it is: closed by its page, diverged, lost with its process,
+        or silent too long. With ``error``, its page is told why."""
+        self.line.leave(run)
+        self._send(run, 0, Command.CLOSE, ())  # (not resident, or its process is gone: nothing to send)
         if run.path:
             try:
                 os.unlink(run.path)
             except OSError:
                 pass  # still being written, or never written: the directory goes with the pool
-        run.ended, run.training, run.process = True, False, None
+        if run.training:
+            self._stopped_training(run)
+        run.ended, run.process, run.parked_in = True, None, None
         self.runs.pop(run.id, None)
+        if error:
+            self._tell(run, Update(error=error))
         self._admit()
 
-    # ------------------------------------------------------------ what the processes say (reader threads)
+    def _tell(self, run: Run, update: Update) -> None:
+        """Pass ``update`` to ``run``'s page."""
+        run.inbox.append(update)
+        run.arrived.set()
+        if update.error or not update.running:
+            run.stopped.set()
+
+    # ------------------------------------------------------------ the processes
+
+    def start(self) -> None:
+        """Start the training processes now, so that the first Train finds one ready; return once
+        they have started (after the fork server's torch import)."""
+        with self.lock:
+            self._enough_processes()
+            processes = list(self.processes)
+        for process in processes:
+            process.started.wait(Process.START_S)
+
+    def _enough_processes(self) -> None:
+        while len(self.processes) < self.limits.training_processes:
+            self.processes.append(Process(self, self.orphan_s * 2))  # the pool drops orphans first
+
+    def _least_busy(self) -> Process:
+        self._enough_processes()
+
+        def load(process: Process) -> tuple:
+            held = [r for r in self.runs.values() if r.process is process]
+            return (sum(r.training for r in held), sum(r.mb for r in held))
+
+        return min(self.processes, key=load)
 
     def _deliver(self, run_id: int, update: Update) -> None:
+        """What a process says of a run (its reader thread)."""
         with self.lock:
             run = self.runs.get(run_id)
             if run is None:
@@ -376,11 +424,7 @@ class Pool:
                 run.parked_in = None  # written: it may come back in any process
                 return
             if update.error:
-                run.ended = True
-                run.process = None
-                if run.training:
-                    self._stopped_training(run)
-                self.runs.pop(run.id, None)
+                self._end(run)  # it could not start; the update says why
             else:
                 if run.training and not update.running and update.ack >= run.train_number:
                     self._stopped_training(run)
@@ -388,30 +432,21 @@ class Pool:
                     if update.status == Status.DONE:
                         self._park(run)  # a finished run holds no process (more steps bring it back)
                     elif update.status == Status.DIVERGED:
-                        self._close(run)  # nothing more can happen to it
-            run.inbox.append(update)
-            run.arrived.set()
-            if update.error or not update.running:
-                run.stopped.set()
+                        self._end(run)  # nothing more can happen to it
+            self._tell(run, update)
             self._admit()
 
     def _lost(self, process: Process) -> None:
+        """A process stopped (its reader thread): the runs it held are lost."""
         with self.lock:
             if process not in self.processes:
                 return  # closed on purpose
             # The next run that needs a process starts one (_least_busy). Not one now: when the
             # server stops, every process dies with it, and starting one then started a new fork
-            # server, which imported torch for seconds beside the next server starting.
+            # server, which imported torch beside the next server starting.
             self.processes.remove(process)
             for run in [r for r in self.runs.values() if process in (r.process, r.parked_in)]:
-                run.inbox.append(Update(error=CRASHED))
-                run.arrived.set()
-                run.stopped.set()
-                run.ended, run.process, run.parked_in = True, None, None
-                if run.training:
-                    self._stopped_training(run)
-                self.runs.pop(run.id, None)
-            self._admit()
+                self._end(run, CRASHED)
         process.stop()
 
     def _reap(self) -> None:
@@ -421,10 +456,7 @@ class Pool:
             with self.lock:
                 now = time.monotonic()
                 for run in [r for r in self.runs.values() if now - r.last_seen > self.orphan_s]:
-                    run.inbox.append(Update(error=GONE))
-                    run.arrived.set()
-                    run.stopped.set()
-                    self._close(run)
+                    self._end(run, GONE)
 
 
 class RunClient:
