@@ -1,13 +1,14 @@
 # Two commands do all the set-up:
 #   make app    install what the app needs (in .venv) and start it on http://localhost:8501
 #   make test   install what the tests need (and Debian's Chromium, where apt-get exists) and run them all
-# and one more, not part of those:
+# and the quick loop, beside them:
+#   make check  lint, and every test that needs no browser, server or subprocess
 #   make container   build the Dockerfile with Podman and check the image (scripts/container-check.sh)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: app test chromium lint bench container
+.PHONY: app test check chromium lint bench container
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt scripts/pip-install.sh
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +19,14 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt scripts/pip-install.sh
 app: $(BIN)/.installed
 	$(BIN)/python -m streamlit run app.py
 
+# The tests without a browser run on every core; the browser tests, which time what a page shows
+# while its server trains, run one at a time.
 test: $(BIN)/.installed chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto -m "not browser" --durations=10
+	$(BIN)/python -m pytest -m browser --durations=10
+
+check: lint
+	$(BIN)/python -m pytest -n auto -m "not browser and not process" -q
 
 chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \

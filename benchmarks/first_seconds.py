@@ -22,17 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from playground import testing
 from playground.config import Config
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, wait_healthy
+from playground.testing import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TWO_LINES = 'import streamlit as st\n\nst.button("Train")\n'
@@ -73,19 +72,11 @@ WATCH = """
 
 
 def serve(script: str, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    return subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    return testing.serve(port, script=script)
 
 
 def stop(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
+    testing.stop(server)
     time.sleep(1.0)  # let the machine settle before the next server
 
 
@@ -99,7 +90,7 @@ def to_button(page, script: str) -> tuple[float, float, subprocess.Popen, float]
     thread is doing (parsing the JavaScript of the widgets still to come): it can see the button
     a second after it was painted. The paint is what a visitor sees.
     """
-    port = _free_port()
+    port = free_port()
     page.add_init_script(PAINTED)
     wall = time.time()
     started = time.monotonic()

@@ -3,7 +3,7 @@
     python -m benchmarks.lecture --visitors 1 4 20 [--spread 5] [--no-browser] [--query "style=optim"]
     PLAYGROUND_MAX_CONCURRENT_RUNS=100 python -m benchmarks.lecture --visitors 60
 
-For each N, on a fresh ``streamlit run app.py`` (``tests.conftest.launch_streamlit``; the
+For each N, on a fresh ``streamlit run app.py`` (``playground.testing.launch_streamlit``; the
 environment passes through, so ``PLAYGROUND_*`` settings apply), on 127.0.0.1 only:
 
 0. The lecturer's page (a protocol client, on the projector) opens the link, trains once to
@@ -76,7 +76,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
+from playground.testing import CHROMIUM, CHROMIUM_ARGS, free_port, launch_streamlit
 
 BUSY = "server is busy"  # the cap's refusal (playground/ui/shared.py)
 QUEUED = "in line"  # a queue's "Waiting in line: place k of n"
@@ -670,7 +670,7 @@ def run_once(n: int, args) -> Result:
         browser.start()
         browser.launched.wait(timeout=60)
     load = os.getloadavg()[0]
-    port = _free_port()
+    port = free_port()
     log_path = Path(tempfile.gettempdir()) / f"lecture-streamlit-{port}.log"
     started = time.monotonic()
     with open(log_path, "w") as log:

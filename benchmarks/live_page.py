@@ -26,7 +26,7 @@ import torch
 from benchmarks.bare_loops import BARE
 from playground import threads
 from playground.config import Config, Limits
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, launch_streamlit
+from playground.testing import CHROMIUM, CHROMIUM_ARGS, free_port, launch_streamlit, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def main(argv=None) -> None:
 
     threads.apply(app_threads(), args.style)  # the bare loop on the threads the app's run trains on
 
-    port = _free_port()
+    port = free_port()
     rows = []
     server = None
     try:
@@ -124,7 +124,7 @@ def main(argv=None) -> None:
             browser.close()
     finally:
         if server is not None:
-            server.terminate()
+            stop(server)
     bare = statistics.median(r[0] for r in rows)
     live = statistics.median(r[1]["ms_per_step"] for r in rows)
     updates = statistics.median(r[1]["updates_per_s"] for r in rows)

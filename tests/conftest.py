@@ -1,4 +1,5 @@
-"""Shared helpers for the tests: engine runs, and the browser tests' server and Chromium.
+"""Shared helpers for the tests: engine runs, and the browser tests' server and Chromium
+(started by ``playground.testing``, which the benchmarks use too).
 
 The engine is not installed as a package; the repository root goes on sys.path
 so that both ``pytest`` and ``python -m pytest`` find ``playground``.
@@ -6,6 +7,7 @@ so that both ``pytest`` and ``python -m pytest`` find ``playground``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -13,12 +15,8 @@ import os
 # default two threads made a matrix product 8x slower (set before NumPy is first imported).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from playground import testing  # noqa: E402
 from playground.config import Config  # noqa: E402
 from playground.trainer import Trainer  # noqa: E402
 
@@ -80,108 +79,55 @@ def one_torch_thread():
 
 
 # ------------------------------------------------------------------ the browser tests
-# A real `streamlit run app.py` (one per test module) and Debian's Chromium through Playwright.
-
-CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# A real `streamlit run app.py` and Debian's Chromium through Playwright (playground/testing.py).
 
 
 def _browser_or_skip() -> None:
-    missing = []
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        missing.append(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package is not installed")
-    if missing:
-        reason = "; ".join(missing)
+    reason = testing.browser_missing()
+    if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser test: {reason}")
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextlib.contextmanager
+def _served(env: dict[str, str] | None):
+    port = testing.free_port()
+    log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
+    process, url = testing.launch_streamlit(port, log, env)
+    try:
+        yield url
+    finally:
+        testing.stop(process)
+        log.close()
+        os.unlink(log.name)
 
 
-def launch_streamlit(port: int, log, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on ``port``, once ``/_stcore/health`` answers ok (as Streamlit's own e2e tests wait).
-
-    ``env``: extra environment variables for the server (e.g. ``PLAYGROUND_*`` limits).
-    """
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-    )
-    url = f"http://127.0.0.1:{port}"
-    if not wait_healthy(url, process):
-        process.kill()
-        raise RuntimeError(f"streamlit did not become healthy (log: {getattr(log, 'name', log)})")
-    return process, url
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90, interval: float = 0.25) -> bool:
-    """Poll ``url``'s ``/_stcore/health`` every ``interval`` s until it answers ok (True), or
-    until ``process`` exits or ``timeout`` s pass (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read() == b"ok":
-                    return True
-        except OSError:  # not listening yet
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
+@pytest.fixture(scope="session")
+def shared_server():
+    """One server for every browser test module that needs no settings of its own."""
+    _browser_or_skip()
+    with _served(None) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def server(request):
-    """One server per test module; a module's ``SERVER_ENV`` dict sets the server's environment."""
+    """The shared server; a module's ``SERVER_ENV`` dict gets a server of its own with that environment."""
+    env = getattr(request.module, "SERVER_ENV", None)
+    if env is None:
+        yield request.getfixturevalue("shared_server")
+        return
     _browser_or_skip()
-    port = _free_port()
-    log = open(ROOT / "tests" / f".streamlit-{port}.log", "w")  # noqa: SIM115 - closed below
-    process, url = launch_streamlit(port, log, getattr(request.module, "SERVER_ENV", None))
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    os.unlink(log.name)
+    with _served(env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    _browser_or_skip()
+    with testing.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "page.py")
 
+pytestmark = pytest.mark.process
+
 
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}

@@ -7,6 +7,8 @@ import re
 import pytest
 from conftest import _browser_or_skip
 
+pytestmark = pytest.mark.process
+
 
 def rows(table: str) -> list[list[str]]:
     """The body rows of every Markdown table in ``table`` (not the headers)."""
@@ -46,6 +48,7 @@ def test_cli_vs_script_times_both_in_fresh_processes(capsys):
     assert float(script) > 0 and float(cli) > 0 and ratio.endswith("x")
 
 
+@pytest.mark.browser
 def test_first_seconds_measures_start_up_and_a_first_train(capsys):
     _browser_or_skip()
     from benchmarks import first_seconds

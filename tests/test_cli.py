@@ -17,7 +17,7 @@ from conftest import ROOT
 from playground.config import STYLES, Config
 from playground.trainer import Trainer
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.process]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -84,6 +84,7 @@ def test_json_round_trip(trained):
         np.testing.assert_array_equal(np.array(values, dtype=float), trained.history[name])
 
 
+@pytest.mark.process
 def test_export_then_replay_from_the_cli(tmp_path):
     start = Config.for_style("module", steps=120, **SMALL)
     trainer = Trainer(start)
@@ -205,6 +206,7 @@ def test_load_run_on_run_like_json_raises_only_config_error(settings_, history):
     _only_config_errors(json.dumps({"config": settings_}))
 
 
+@pytest.mark.process
 def test_a_curve_run_file_carries_its_data_and_replays_on_it(tmp_path):
     trainer = Trainer(Config.for_style("nn", data="step", dtype="float64", steps=5, threads=1))
     trainer.run()

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.process
 
 # The file: the tensor cell's network (no biases, backprop and update by hand) under a new name.
 STYLE_FILE = '''

@@ -18,6 +18,8 @@ from playground.server.pool import CRASHED, GONE, Pool
 from playground.server.worker import Command
 from playground.trainer import Trainer
 
+pytestmark = pytest.mark.process
+
 SMALL = {"n": 16, "d_in": 50, "hidden": 20, "d_out": 4}
 
 

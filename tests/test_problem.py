@@ -62,6 +62,7 @@ pickle.dump((history, histograms, fit), sys.stdout.buffer)
 """
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("data", ["random", "sin"])
 def test_a_numpy_run_never_imports_torch_and_equals_the_same_run_beside_torch(data):
     sizes = SMALL if data == "random" else {"n": 16, "hidden": 12}
@@ -107,6 +108,7 @@ def test_the_version_2_files_are_there():
     ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("path", V2_FILES, ids=lambda p: p.stem)
 def test_a_file_made_before_version_3_replays_to_the_losses_it_holds(path, tmp_path):
     saved = json.loads(path.read_text())
@@ -122,6 +124,7 @@ def test_a_file_made_before_version_3_replays_to_the_losses_it_holds(path, tmp_p
     assert resaved["version"] == 2 and resaved["history"]["loss"] == saved["history"]["loss"]
 
 
+@pytest.mark.process
 def test_the_same_settings_as_version_3_start_from_numpys_numbers(tmp_path):
     saved = json.loads((ROOT / "tests" / "data" / "run-v2-numpy-random.json").read_text())
     current = tmp_path / "v3.json"

@@ -128,6 +128,7 @@ def run_install_script(tmp_path: Path, probe_rc: int) -> tuple[str, Path]:
     return log.read_text(), project
 
 
+@pytest.mark.process
 def test_where_pip_holds_the_cpu_build_the_index_is_left_out(tmp_path):
     """This project's machines cannot reach download.pytorch.org: pip would retry it for minutes."""
     log, project = run_install_script(tmp_path, probe_rc=0)
@@ -142,6 +143,7 @@ def test_where_pip_holds_the_cpu_build_the_index_is_left_out(tmp_path):
     assert f"torch=={TORCH}+cpu" in log and "-r requirements.txt" in log
 
 
+@pytest.mark.process
 def test_elsewhere_requirements_are_installed_as_they_are(tmp_path):
     log, project = run_install_script(tmp_path, probe_rc=1)
     installed_from = log.split("FILE ", 1)[1].splitlines()[0]

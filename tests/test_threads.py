@@ -42,6 +42,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("count", ["1", "2"])
 def test_a_saved_run_records_its_threads_and_replays_exactly(tmp_path, count):
     sizes = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
@@ -57,6 +58,7 @@ def test_a_saved_run_records_its_threads_and_replays_exactly(tmp_path, count):
     assert losses == record["history"]["loss"]
 
 
+@pytest.mark.process
 def test_without_a_setting_the_cli_records_the_count_it_chose(tmp_path):
     path = tmp_path / "run.json"
     done = cli("--style", "numpy", "--steps", "5", "--save", str(path))
@@ -67,6 +69,7 @@ def test_without_a_setting_the_cli_records_the_count_it_chose(tmp_path):
     assert saved["history"]["w1.grad_norm"][0] > 0
 
 
+@pytest.mark.process
 def test_an_unwritable_save_path_is_a_one_line_error(tmp_path):
     done = cli("--style", "numpy", "--steps", "5", "--save", str(tmp_path / "missing" / "run.json"))
     assert done.returncode == 2 and "save:" in done.stderr and len(done.stderr.splitlines()) == 1
