@@ -31,8 +31,8 @@ COPY --chown=1000:1000 . .
 USER 1000:1000
 ENV HOME=/home/user
 
-# The host guards (README, "Deploying"); change them with `docker run -e NAME=VALUE`.
-# PLAYGROUND_TRAINING_PROCESSES defaults to the container's cores minus one (at least 1): see README.
+# The host guards (docs/deploying.md); change them with `docker run -e NAME=VALUE`.
+# PLAYGROUND_TRAINING_PROCESSES defaults to the container's cores minus one (at least 1).
 ENV PLAYGROUND_MAX_CONCURRENT_RUNS=64 \
     PLAYGROUND_MAX_RUN_MB=256 \
     PLAYGROUND_MEMORY_MB=1024

@@ -22,7 +22,7 @@ class Size(NamedTuple):
         return None if style == "optim" else self.lr
 
 
-#: The large size needs a smaller rate to train (see the README's "Large sizes").
+#: The large size needs a smaller rate to train (the summed loss grows with the sizes).
 SIZES = {
     "tiny": Size(8, 20, 12, 3, None),
     "tutorial": Size(64, 1000, 100, 10, None),

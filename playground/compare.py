@@ -26,7 +26,7 @@ RACE = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
 SWEEP = (0.1, 0.3, 1, 3, 10)  # times module's learning rate for the data: 1e-5 ... 1e-3 on random data
 
 #: CPU vs GPU: Adam (optim) on the tutorial's random data at sizes where a step is a few hundred
-#: MFLOP (about 40 ms on one CPU core, under a millisecond on a GPU), and at most this many steps.
+#: MFLOP, large enough for a GPU to pull ahead, and at most this many steps.
 GPU_SIZES = {"n": 256, "d_in": 1024, "hidden": 1024, "d_out": 128}
 GPU_STEPS = 200
 

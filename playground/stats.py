@@ -54,7 +54,7 @@ class GradientStats:
         }
         self.ones = {name: np.ones(w.size, dtype=w.dtype) for name, w in self.before.items() if name not in self.units}
         # Weights are updated in place, so on the CPU one NumPy view of each lasts the
-        # whole run (making a view costs ~10 us, as much as reading 100k numbers).
+        # whole run (making a view every time costs as much as reading the numbers).
         self.on_cpu = all(isinstance(w, np.ndarray) or w.device.type == "cpu" for w in params.values())
         self.views = None
         # Each tensor's columns, named once: in a run every call is cold (see Histograms._count).
@@ -103,7 +103,7 @@ class GradientStats:
                 magnitude = np.abs(g, out=scratch)
                 row[norm] = _norm(g)
                 row[top] = float(magnitude.max())
-                # Sums of |g| as products with ones: BLAS, 4x faster than .mean() or .max(axis) here.
+                # Sums of |g| as products with ones: BLAS, faster than .mean() or .max(axis).
                 if name in units:
                     # A unit is dead when no gradient reached any of its weights: their |g| sum to 0.
                     label, axis, ones = units[name]

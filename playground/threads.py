@@ -49,7 +49,7 @@ _applied: tuple[int, bool] | None = None
 
 @functools.cache
 def _blas():
-    """NumPy's BLAS libraries (found once: finding them costs 4 ms, setting them 15 us)."""
+    """NumPy's BLAS libraries (found once: finding them costs far more than setting them)."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController().select(user_api="blas")

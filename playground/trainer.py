@@ -10,10 +10,9 @@ A row holds the step index (from 0, as the tutorial's ``t``), the loss, the
 learning rate the step used and, for DynamicNet, the depth drawn. Every ``stats_every`` steps it also holds per
 weight tensor the gradient statistics (see ``stats.GradientStats``; NaN in the
 rows between). Every ``hist_every`` steps the gradient histograms go to
-``trainer.histograms``. A pass of statistics, or of histograms, costs a fifth to a half
-of a training step at the tutorial's sizes, so by default each is taken every 20
-steps (the README's benchmark has the cost); ``stats_every=1`` records
-everything at every step. Both logs are bounded (see ``history``).
+``trainer.histograms``. A pass of statistics, or of histograms, costs a good part of a
+training step at the tutorial's sizes, so by default each is taken every 20 steps
+(docs/performance.md); ``stats_every=1`` records everything at every step. Both logs are bounded (see ``history``).
 ``Trainer(cfg, statistics=False, histograms=False)`` records the loss alone: what the
 command line does when it prints nothing more.
 A NaN or infinite loss ends the run with status "diverged" and a message that
@@ -25,7 +24,8 @@ data, ``fit()`` is the network's prediction on the fit chart's grid, as it is no
 
 A live change (``set_learning_rate``, ``set_steps``) is recorded in
 ``trainer.changes`` with the step it took effect; a Trainer given those changes
-replays the run exactly (``Trainer(cfg, changes)``).
+replays the run exactly (``Trainer(cfg, changes)``; ``legacy_numbers=True`` for a run
+file of version 2, whose starting numbers came from torch's generator).
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ class Trainer:
         self.histogram_kinds: tuple[str, ...] = ("gradients",)  # see set_histogram_kinds
         self.recording_histograms = histograms  # a caller that shows none (the CLI) skips their cost
         self._fit: dict | None = None  # the last fit(), for the step it describes
-        # NumPy warns of a diverging run's overflow (a status here, not warnings); torch does not.
-        # Entering np.errstate costs 2 us, as much as the rest of a step's bookkeeping.
+        # NumPy warns of a diverging run's overflow (a status here, not warnings); torch does not,
+        # so a torch step skips np.errstate, which costs as much as the rest of a step's bookkeeping.
         self._numpy = cfg.style in NUMPY_STYLES
         self._apply_due()
 

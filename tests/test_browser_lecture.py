@@ -1,4 +1,4 @@
-"""Lecture mode on a projector: the README's lecture link at 1280x720 (the most common projector
+"""Lecture mode on a projector: docs/lecturing.md's lecture link at 1280x720 (the most common projector
 resolution) and 1024x768, in Chromium. The audience must read every label in the main area,
 and see the metrics and most of the loss chart, without anyone scrolling."""
 

@@ -10,7 +10,7 @@ import functools
 import multiprocessing
 
 #: One BLAS thread in the training processes (read once, when NumPy is first imported): two BLAS
-#: threads spinning beside the page and the browser made the NumPy style 10x slower.
+#: threads spin beside the page and the browser, on the very cores they need.
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 

@@ -1,13 +1,13 @@
 """Imported once by the workers' fork server, before it forks any worker.
 
-Importing torch takes about 1.4 s of CPU. Paying it here, once, makes every worker
+Importing torch takes seconds of CPU. Paying it here, once, makes every worker
 forked afterwards start training at once. The fork server starts with the server (app.py),
 so this import would compete with the browser loading and drawing the first page: it runs in a thread
 of the lowest priority (Linux's SCHED_IDLE), which takes only what the page leaves idle.
 The fork server's main thread, which forks the workers, keeps its normal priority (a
 worker inherits its parent thread's, and could not raise its own again).
 
-What torch loads on first use of an optimizer (``torch._dynamo``, another 1.2 s) is not
+What torch loads on first use of an optimizer (``torch._dynamo``, as much again) is not
 paid here, so that a worker is ready sooner: each worker pays it in a thread of its own
 (``background()``) a few seconds after it starts, at a moment when none of its runs trains
 (``worker.WARM_AFTER_S``). A run of an optimizer style that comes first pays it itself.

@@ -2,14 +2,14 @@
 
 Why processes: the page (Streamlit's server, building figures) and training both
 want the CPU; in one process they fight over the GIL and training slows to a crawl
-(see the README's benchmark). A training process (``serve``) trains with one
+(docs/performance.md). A training process (``serve``) trains with one
 intra-op thread, hosts many runs, trains those that train in turns, and sends what
 they recorded, in batches, every ``FLUSH_S``. ``playground.pool`` is the server's
 side: which process holds which run, the line to train, parking runs on disk.
 
 Processes start from a fork server that has already imported torch and the
-engine, so a new process is ready in a fraction of a second instead of the ~3 s
-that importing torch takes (and the fork server itself starts with the app).
+engine, so a new process is ready at once instead of after torch's import (and the
+fork server itself starts with the app).
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     while True:
         busy = any(run.running for run in runs.values())
         if not busy and time.monotonic() >= warm_at:
-            warm.background()  # the optimizers' first use (1.2 s of imports), in a thread
+            warm.background()  # the optimizers' first use (more imports), in a thread
             warm_at = math.inf
         timeout = 0 if busy else 0.5
         try:

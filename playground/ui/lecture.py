@@ -3,7 +3,7 @@
 It also lists the keyboard shortcuts beside the run buttons and shows the code panel as what
 changed from the previous cell (``code.py``), both from ``settings.py`` and ``actions.py``.
 
-Measured against 1280x720 and 1024x768 (tests/test_browser_lecture.py): the sidebar starts
+At 1280x720 and 1024x768 (tests/test_browser_lecture.py checks both): the sidebar starts
 folded away, type is larger where the audience reads (metrics, buttons, the notice, captions)
 but the page's paddings stay as they are, and the cells are pills, which wrap instead of
 cutting their labels. The buttons, the metrics and most of the loss chart fit the first screen.

@@ -30,8 +30,8 @@ from .actions import send_histogram_kinds
 from .plot import plot
 from .shared import shared
 
-# While training, the browser shares two cores with training. Measured here: redrawing the Plotly loss
-# curve 5 times a second took the browser a whole core; the metrics alone, a third of one.
+# While training, the browser shares the cores with training: the loss curve redraws less often
+# than the metrics, and the gradient charts less often again (docs/performance.md).
 FAST_S = 0.2  # metrics (Step, Loss, Steps/s): 5 updates a second
 CURVE_S = 0.5  # the loss curve: twice a second
 SLOW_S = 3.0  # the gradient charts
@@ -144,10 +144,10 @@ class LiveView:
             )
         self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.clock = st.empty()  # see follow()
-        # A page's first chart makes the browser load Plotly (4.7 MB of JavaScript: 0.6-3 s of its
-        # main thread on a 2-core machine, when it shows nothing new). While a run trains, that
-        # chart waits (first_chart_waits): the first steps show at once, and a short run (the
-        # default 500 steps) is shown finished before the browser loads it.
+        # A page's first chart makes the browser load Plotly's JavaScript, a long task in which
+        # the page shows nothing new. While a run trains, that chart waits (first_chart_waits):
+        # the first steps show at once, and a short run (the default 500 steps) is shown
+        # finished before the browser loads it.
         first = not st.session_state.get("_plots") and client is not None and client.active
         self.charts_due = time.monotonic() + FIRST_SLOW_S if first else 0.0
 

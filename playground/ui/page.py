@@ -31,9 +31,8 @@ from .shared import shared
 
 #: Seconds the first run of a page waits after sending the title and the run buttons, before the
 #: settings. Deltas that reach the browser together are shown together, once the JavaScript of
-#: every kind of widget among them has loaded (a dozen kinds here: about a second on a 2-core
-#: machine); a pause lets the browser show the Train button first, as soon as a page with a single
-#: button would. 0.15 s was too short on this machine while the fork server imports torch.
+#: every kind of widget among them has loaded (a dozen kinds here); a pause lets the browser show
+#: the Train button first, as soon as a page with a single button would (docs/performance.md).
 FIRST_PAINT_S = 0.4
 PAINT_TICK_S = 0.05  # a click during the pause is heard within this
 
