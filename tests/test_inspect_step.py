@@ -168,3 +168,24 @@ def test_trace_function_is_restored():
     finally:
         sys.settrace(before)
     assert sys.gettrace() is before
+
+
+@pytest.mark.parametrize("style", ["nn", "optim", "module", "dynamic"])
+def test_what_the_model_makes_inside_is_listed_too(style):
+    """h and h_relu happen inside the model, out of the step's sight: read as they are made."""
+    cfg = _config(style, min_depth=2, max_depth=2) if style == "dynamic" else _config(style)
+    trainer = Trainer(cfg)
+    trainer.run(1)
+    params = {name: to_numpy(p) for name, p in trainer.net.parameters().items()}
+    x = to_numpy(trainer.net.x)
+    first = "0" if style in ("nn", "optim") else "input_linear" if style == "dynamic" else "linear1"
+    h = x @ params[f"{first}.weight"].T + params[f"{first}.bias"]
+    parts = {p.name: p for p in inspect_step(trainer)}
+    assert {"h", "h_relu", "y_pred", "loss"} <= set(parts)
+    np.testing.assert_allclose(parts["h"].sample, h.ravel()[:4], rtol=1e-12)
+    np.testing.assert_allclose(parts["h_relu"].norm, np.linalg.norm(np.maximum(h, 0)), rtol=1e-12)
+    names = [p.name for p in inspect_step(trainer)]
+    assert names.index("h") < names.index("h_relu") < names.index("y_pred")
+    if style == "dynamic":  # the middle layer, used twice: each use listed
+        assert sum(name.startswith("h (use") for name in names) == 2
+        assert sum(name.startswith("h_relu (use") for name in names) == 2
