@@ -397,6 +397,16 @@ def test_look_inside_one_step_shows_the_engines_numbers(at):
     assert any("x.mm(w1)" in made for made in table["made by"])
     assert metrics(at)["Step"] == "1"
     assert np.isfinite(float(table["norm"][names.index("grad_w1")]))
+    # The header counts as the Step metric does; the walk starts at the forward pass's first node.
+    shown = texts(at.markdown)
+    assert "**Step 1** of the run (the tutorial's `t = 0`)" in shown
+    assert "**Forward pass, 1 of 8: `x`**" in shown
+    at.button(key="walk_backward").click().run()
+    assert "**Backward pass, 1 of 5: `grad_y_pred`**" in texts(at.markdown)
+    # The same step, two ways: tensor against autograd, float32 here: at rounding.
+    twin = at.table[1].value
+    assert list(twin["weight (tensor)"]) == ["w1", "w2"]
+    assert all(float(r) < 1e-5 for r in twin["relative"])
 
 
 @pytest.fixture

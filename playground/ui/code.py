@@ -7,6 +7,7 @@ import html
 import streamlit as st
 
 from ..codediff import Fold, Line, changed, previous, style_diff
+from ..graph import chain_rule
 from ..styles import STYLES as STYLE_INFO
 
 CSS = """
@@ -23,6 +24,8 @@ CSS = """
   .bp-diff details > summary { cursor: pointer; opacity: 0.7; padding: 0.1rem 0.5rem 0.1rem 4.9em;
                                background: rgba(128, 128, 128, 0.08); list-style: none; }
   .bp-diff details[open] > summary { opacity: 0.5; }
+  .bp-diff .current { background: rgba(255, 193, 7, 0.35); box-shadow: inset 3px 0 0 rgb(198, 40, 40); }
+  .bp-walk .no { margin-right: 1em; }
 </style>
 """
 
@@ -53,7 +56,32 @@ def diff_html(parts: list[Line | Fold]) -> str:
     return "\n".join(out)
 
 
-def code_panel(style: str) -> None:
+def walk_html(source: str, lines: tuple[int, ...]) -> str:
+    """The file with ``lines`` highlighted: where the walk of the step's graph is."""
+    out = ['<div class="bp-diff bp-walk">']
+    for number, text in enumerate(source.splitlines(), start=1):
+        current = " current" if number in lines else ""
+        out.append(
+            f'<div class="ln{current}" data-line="{number}"><span class="no">{number}</span>'
+            f"<span>{html.escape(text) or ' '}</span></div>"
+        )
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def chain_rule_panel(style: str) -> None:
+    """Beside a hand-written backward pass: each line with its chain-rule formula and shapes."""
+    rows = chain_rule(STYLE_INFO[style].source())
+    if not rows:
+        return
+    with st.expander("The chain rule, line by line"):
+        st.caption("Each line of the backward pass, the formula it computes, and the shapes it multiplies.")
+        for number, code, equation, shapes in rows:
+            st.markdown(f"Line {number}: `{code}`  \n*{shapes}*")
+            st.latex(equation)
+
+
+def code_panel(style: str, walk=None) -> None:
     """The file that runs; with the toggle on, what changed from the previous cell."""
     info = STYLE_INFO[style]
     before = previous(style)
@@ -77,4 +105,12 @@ def code_panel(style: str) -> None:
         return
     first = " It is the first cell: nothing comes before it to compare." if before is None else ""
     st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.{first}")
-    st.code(info.source(), language="python", line_numbers=True)
+    if walk is not None and walk[0].style == style:
+        graph, phase, current = walk
+        node = graph.nodes[current]
+        lines = node.back_lines if phase == "backward" and graph.source == "autograd" else node.lines
+        st.caption(f"Highlighted: where the {phase} pass is in the step's graph (Look inside one step).")
+        st.html(CSS + walk_html(info.source(), tuple(lines)))
+    else:
+        st.code(info.source(), language="python", line_numbers=True)
+    chain_rule_panel(style)

@@ -1,22 +1,61 @@
-"""Look inside one step: one real step, traced line by line through the style's own code."""
+"""Look inside one step: one real step, traced through the style's own code, and its graph walked
+forward and back with the chain rule at every node (``playground/graph.py``)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from ..config import Config
+from ..graph import StepGraph
 from ..styles import STYLES as STYLE_INFO
 from .actions import act, client, inspect
+
+#: The walk's keys, shown on its buttons.
+WALK_KEYS = {"back": "ArrowLeft", "next": "ArrowRight", "forward": "Home", "backward": "End"}
+
+
+def walk_stop() -> tuple[StepGraph, str, str] | None:
+    """The graph being walked, and the stop the walk is at: (graph, pass, node id); None when no
+    step has been inspected (the code panel highlights the stop's lines)."""
+    c = client()
+    inspected = c.view.inspected if c else None
+    if not inspected or not inspected.get("graph"):
+        return None
+    graph = _graph(inspected)
+    stops = graph.walk()
+    if not stops:
+        return None
+    at = min(max(st.session_state.get("walk_at", 0), 0), len(stops) - 1)
+    return graph, *stops[at]
+
+
+def _graph(inspected: dict) -> StepGraph:
+    """The inspected step's graph, rebuilt once per inspection (kept in the session)."""
+    ss = st.session_state
+    key = id(inspected)
+    if ss.get("walk_graph_key") != key:
+        ss.walk_graph_key, ss.walk_graph = key, StepGraph.from_dict(inspected["graph"])
+        ss.walk_at = 0  # a new step: the walk starts again
+    return ss.walk_graph
+
+
+def _move(by: int) -> None:
+    st.session_state.walk_at = st.session_state.get("walk_at", 0) + by
+
+
+def _go(to: int) -> None:
+    st.session_state.walk_at = to
 
 
 def inspector(cfg: Config | None) -> None:
     c = client()
     view = c.view if c else None
     running = bool(c and c.active)
-    with st.expander("Look inside one step", expanded=bool(view and view.inspected)):
+    inspected = view.inspected if view else None
+    with st.expander("Look inside one step", expanded=bool(inspected)):
         st.caption(
-            "Takes one real training step while following the code on the right line by line, and shows "
-            "each value the step makes: its shape, its first numbers and its norm."
+            "Takes one real training step while following the code on the right line by line: the graph "
+            "of the step, walked forward and back with the chain rule at every node, and every value it made."
         )
         st.button(
             "Take one step and show its maths",
@@ -25,14 +64,150 @@ def inspector(cfg: Config | None) -> None:
             on_click=act,
             args=(inspect,),
         )
-        if view and view.inspected:
-            st.markdown(f"**Step {view.state.steps_done - 1}**, in `{STYLE_INFO[view.config.style].module}.py`:")
-            st.table(
-                {
-                    "value": [e["name"] for e in view.inspected],
-                    "made by": [f"line {e['line']}: {e['code']}" for e in view.inspected],
-                    "shape": [" × ".join(map(str, e["shape"])) or "scalar" for e in view.inspected],
-                    "first numbers": [", ".join(f"{v:.4g}" for v in e["sample"]) for e in view.inspected],
-                    "norm": [f"{e['norm']:.4g}" for e in view.inspected],
-                }
+        if not inspected:
+            return
+        graph = _graph(inspected) if inspected.get("graph") else None
+        t = view.state.steps_done - 1
+        depth = ""
+        if graph is not None and graph.depth is not None:
+            depth = f" DynamicNet drew depth {graph.depth}: its middle layer ran {graph.depth} times."
+        module = STYLE_INFO[view.config.style].module
+        st.markdown(f"**Step {view.state.steps_done}** of the run (the tutorial's `t = {t}`), in `{module}.py`.{depth}")
+        walk_tab, values_tab, twin_tab = st.tabs(["Walk the graph", "Every value", "The same step, two ways"])
+        with walk_tab:
+            if graph is not None:
+                _walk(graph)
+        with values_tab:
+            _values(inspected["entries"])
+        with twin_tab:
+            _twin(inspected.get("twin") or {}, view.config.style)
+
+
+def _walk(graph: StepGraph) -> None:
+    stops = graph.walk()
+    stop = walk_stop()
+    if stop is None:
+        return
+    _, phase, current = stop
+    at = st.session_state.walk_at = stops.index((phase, current))
+    node = graph.nodes[current]
+    source = "the lines the step ran" if graph.source == "traced code" else "the graph autograd built"
+    b0, b1, b2, b3 = st.columns(4)
+    b0.button(
+        "Start",
+        key="walk_forward",
+        on_click=_go,
+        args=(0,),
+        disabled=at == 0,
+        shortcut=WALK_KEYS["forward"],
+        help="Back to the start of the forward pass. Key: Home.",
+        width="stretch",
+    )
+    b1.button(
+        "Back",
+        key="walk_back",
+        on_click=_move,
+        args=(-1,),
+        disabled=at == 0,
+        shortcut=WALK_KEYS["back"],
+        help="One node back. Key: ←.",
+        width="stretch",
+    )
+    b2.button(
+        "Next",
+        key="walk_next",
+        on_click=_move,
+        args=(1,),
+        disabled=at == len(stops) - 1,
+        shortcut=WALK_KEYS["next"],
+        help="One node on. Key: →.",
+        width="stretch",
+    )
+    b3.button(
+        "Backprop",
+        key="walk_backward",
+        on_click=_go,
+        args=(len(graph.forward),),
+        disabled=at == len(graph.forward),
+        shortcut=WALK_KEYS["backward"],
+        help="Straight to the start of the backward pass. Key: End.",
+        width="stretch",
+    )
+    count = len(graph.forward) if phase == "forward" else len(graph.backward)
+    index = at + 1 if phase == "forward" else at - len(graph.forward) + 1
+    label = node.label.replace("\\n", " ")
+    st.markdown(f"**{phase.capitalize()} pass, {index} of {count}: `{label}`**")
+    summary = (
+        f"The graph of step {graph.t + 1}, read from {source}: {len(graph.nodes)} nodes, "
+        f"{len(graph.edges)} edges; the {phase} pass is at {label}."
+    )
+    st.graphviz_chart(graph.to_dot(current, phase), width="stretch", alt=summary)
+    st.caption(
+        f"Read from {source}. Forward, top to bottom, each node is the value an operation made; backward, "
+        "the gradients flow back up through the same nodes. Keys: ← and → walk it, Home and End jump to each pass."
+    )
+    if phase == "forward":
+        lines, code, equation = node.lines, node.code, node.equation
+        shape, sample, norm = node.shape, node.sample, node.norm
+        what = "made"
+    else:
+        back = graph.source == "autograd"
+        lines = node.back_lines if back else node.lines
+        code, equation = (node.code, node.equation) if not back else ("", node.back_equation)
+        shape, sample, norm = (
+            (node.back_shape, node.back_sample, node.back_norm)
+            if back
+            else (
+                node.shape,
+                node.sample,
+                node.norm,
             )
+        )
+        what = "the gradient it received" if back else "made"
+    if equation:
+        st.latex(equation)
+    if node.shapes:
+        st.caption(f"Shapes: {node.shapes}")
+    line_text = f"line {', '.join(map(str, lines))}" if lines else "inside an operation"
+    if code:
+        st.markdown(f"Made by {line_text}: `{code}`")
+    elif lines:
+        st.markdown(f"Ran at {line_text} of the code on the right.")
+    numbers = ", ".join(f"{v:.4g}" for v in sample)
+    shape_text = " × ".join(map(str, shape)) or "a number"
+    st.markdown(f"{what.capitalize()}: shape **{shape_text}**, first numbers `{numbers}`, norm `{norm:.4g}`.")
+
+
+def _values(entries: list[dict]) -> None:
+    st.table(
+        {
+            "value": [e["name"] for e in entries],
+            "made by": [f"line {e['line']}: {e['code']}" for e in entries],
+            "shape": [" × ".join(map(str, e["shape"])) or "scalar" for e in entries],
+            "first numbers": [", ".join(f"{v:.4g}" for v in e["sample"]) for e in entries],
+            "norm": [f"{e['norm']:.4g}" for e in entries],
+        }
+    )
+
+
+def _twin(twin: dict, style: str) -> None:
+    if not twin:
+        st.caption(
+            f"`{style}` has no twin: no other cell computes the same gradients (DynamicNet draws its own depth)."
+        )
+        return
+    other = twin["twin"]
+    st.caption(
+        f"The same step in `{other}`, from the same weights and data: which node made each gradient, and how far "
+        f"apart they are ({twin['dtype']}; in float64 zero or at rounding, about 1e-16 of the largest)."
+    )
+    rows = twin["rows"]
+    st.table(
+        {
+            f"weight ({style})": [r["weight"] for r in rows],
+            f"made by ({style})": [r["made_by"] for r in rows],
+            f"made by ({other})": [r["twin_made_by"] for r in rows],
+            "largest difference": [f"{r['max_abs']:.3g}" for r in rows],
+            "relative": [f"{r['max_rel']:.3g}" for r in rows],
+        }
+    )

@@ -24,7 +24,7 @@ from . import compare_view, lecture
 from .actions import client, run_buttons, sync_run
 from .code import code_panel
 from .downloads import downloads
-from .inspector import inspector
+from .inspector import inspector, walk_stop
 from .live import FAST_S, IDLE_S, LiveView, heartbeat
 from .settings import init_state, reconcile, share_link, sidebar, speed, wanted_config
 from .shared import shared
@@ -128,7 +128,7 @@ def main() -> None:
             with st.empty().container():
                 downloads(c.view if c else None)
         with right:
-            code_panel(ss.style)
+            code_panel(ss.style, walk_stop())
     with compare_tab:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
         comparing = compare_view.comparison()["running"]
