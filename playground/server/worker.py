@@ -14,7 +14,6 @@ fork server itself starts with the app).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import select
@@ -76,7 +75,7 @@ class Update:
     sizes: dict[str, int] = field(default_factory=dict)  # per weight tensor: number of entries
     relu_layers: list[str] = field(default_factory=list)  # labels of the layers whose dead units are counted
     trained_s: float = 0.0  # seconds spent in training steps
-    inspected: list[dict] | None = None  # an inspected step's intermediates, sent once
+    inspected: dict | None = None  # an inspected step: its intermediates, graph and twin (Inspection), sent once
     error: str = ""  # the run could not start; nothing else is set
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
     fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
@@ -131,11 +130,11 @@ class Hosted:
         elif command == Command.HISTOGRAMS:
             trainer.set_histogram_kinds(args[0])
         elif command == Command.INSPECT:
-            from ..inspect_step import inspect_step
+            from ..inspect_step import inspect_backprop
 
             self.running = False
             threads.apply(trainer.cfg.threads, trainer.cfg.style)
-            self.inspected = [dataclasses.asdict(e) for e in inspect_step(trainer)]
+            self.inspected = inspect_backprop(trainer).to_dict()
             if trainer.kept:
                 self.rows.append(trainer.last)
             if trainer.last_histograms is not None:
@@ -368,7 +367,7 @@ class RunView:
     state: Update = field(default_factory=Update)
     history: object = None
     histograms: object = None
-    inspected: list | None = None  # the intermediates of the last inspected step (dicts)
+    inspected: dict | None = None  # the last inspected step (inspect_step.Inspection.to_dict)
     error: str = ""  # why the run stopped or could not start
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
