@@ -11,6 +11,7 @@ from itertools import product
 
 from .config import OPTIMIZER_LABELS as LABELS
 from .config import STYLES, Config, ConfigError, repair
+from .styles import MISTAKES
 
 MAX_RUNS = 8
 
@@ -18,6 +19,7 @@ PRESETS = {
     "tutorial": "The tutorial, cell by cell",
     "optimizers": "Optimizer race",
     "lr": "Learning-rate sweep",
+    "mistakes": "Each classic mistake against its correct cell",
     "gpu": "CPU vs GPU",
 }
 GPU_PRESETS = ("gpu",)  # offered only where a GPU exists
@@ -47,6 +49,13 @@ def preset(name: str, seed: int = 0, steps: int = 500, data: str = "random") -> 
         base = Config.for_style("module", data=data).lr
         rates = [float(f"{base * factor:.1g}") for factor in SWEEP]
         return [(f"lr {lr:g}", Config.for_style("module", lr=lr, seed=seed, steps=steps, data=data)) for lr in rates]
+    if name == "mistakes":  # each mistake in its first style, beside that style written correctly
+        pairs = [(next(iter(m.variants)), m.name) for m in MISTAKES.values()]
+        runs = {}
+        for style, mistake in pairs:
+            runs.setdefault((style, "none"), Config.for_style(style, seed=seed, steps=steps, data=data))
+            runs[(style, mistake)] = Config.for_style(style, mistake=mistake, seed=seed, steps=steps, data=data)
+        return [(style if mistake == "none" else f"{style}, {mistake}", cfg) for (style, mistake), cfg in runs.items()]
     if name == "gpu":
         steps = min(steps, GPU_STEPS)
         return [

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .styles import MISTAKES as MISTAKE_REGISTRY
 from .styles import STYLES as REGISTRY
 
 #: The styles, in the tutorial's order. Each style's facts live in its registry entry
@@ -34,6 +35,13 @@ MANUAL_UPDATE_STYLES = tuple(name for name, info in REGISTRY.items() if info.upd
 
 #: Styles whose network has no biases (x.mm(w1), as the tutorial's first cells).
 BIAS_FREE_STYLES = tuple(name for name, info in REGISTRY.items() if info.bias_free)
+
+#: The classic mistakes a style can be run with (``styles.MISTAKES``); "none" runs it as written.
+MISTAKES = ("none", *MISTAKE_REGISTRY)
+MISTAKE_LABELS = {
+    "none": "none: the correct cell",
+    **{m.name: f"{m.name}: {m.title}" for m in MISTAKE_REGISTRY.values()},
+}
 
 #: How the sidebar shows each style.
 STYLE_LABELS = {name: f"{name}: {info.title}" for name, info in REGISTRY.items()}
@@ -219,6 +227,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_depth", int, 0, "DynamicNet: fewest middle layers per step", 0, 10, label="DynamicNet min depth"),
     Setting("max_depth", int, 3, "DynamicNet: most middle layers per step", 0, 10, label="DynamicNet max depth"),
     Setting(
+        "mistake",
+        str,
+        "none",
+        "run the style with one famous backprop bug, on purpose",
+        choices=MISTAKES,
+        label="A classic mistake",
+        widget_help="The style's file with one famous bug: the code panel shows it against the correct "
+        "cell, and Look inside one step checks the gradients.",
+        choice_labels=MISTAKE_LABELS,
+    ),
+    Setting(
         "threads",
         int,
         0,
@@ -347,6 +366,7 @@ class Config:
     device: str = _default("device")
     min_depth: int = _default("min_depth")
     max_depth: int = _default("max_depth")
+    mistake: str = _default("mistake")
     threads: int = _default("threads")
     stats_every: int = _default("stats_every")
     hist_bins: int = _default("hist_bins")
@@ -458,6 +478,10 @@ class Rule:
     why: Callable[[dict], str]
 
 
+def _mistaken_styles(v: dict) -> tuple[str, ...]:
+    return tuple(MISTAKE_REGISTRY[v["mistake"]].variants) if v["mistake"] in MISTAKE_REGISTRY else ()
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "optimizer",
@@ -497,6 +521,15 @@ RULES: tuple[Rule, ...] = (
         lambda v: v["style"] in NUMPY_STYLES and v["device"] != "cpu",
         lambda v: "cpu",
         lambda v: f"style {v['style']} runs on the CPU only, not {v['device']!r}; allowed cpu",
+    ),
+    Rule(
+        "mistake",
+        lambda v: v["mistake"] != "none" and v["style"] not in _mistaken_styles(v),
+        lambda v: "none",
+        lambda v: (
+            f"{v['mistake']!r} does not apply to style {v['style']!r}; allowed none, or choose style "
+            + " or ".join(_mistaken_styles(v))
+        ),
     ),
 )
 
@@ -539,6 +572,8 @@ def unused(name: str, values: dict) -> str:
         return f"data `{values['data']}` has one output, y."
     if name == "device" and style in NUMPY_STYLES:
         return "NumPy runs on the CPU only."
+    if name == "mistake" and not any(style in m.variants for m in MISTAKE_REGISTRY.values()):
+        return f"no classic mistake is written for `{style}`."
     if name in ("min_depth", "max_depth") and style != "dynamic":
         return "only DynamicNet draws a depth each step."
     return ""

@@ -112,6 +112,14 @@ CUSTOM = (
     r"\text{forward()}: \max(x,\ 0)",
     r"\text{backward()}: \frac{\partial L}{\partial x} = \frac{\partial L}{\partial out} \odot [x \geq 0]",
 )
+#: The same, where its backward masks nothing (a mistake: ``styles.MISTAKES``).
+CUSTOM_UNMASKED = r"\text{backward()}: \frac{\partial L}{\partial x} = \frac{\partial L}{\partial out}" + (
+    r"\quad \text{(no mask: wrong where } x < 0\text{)}"
+)
+#: A hand-written grad_h that no line masks (a mistake).
+UNMASKED_GRAD_H = r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \quad" + (
+    r"\text{(no mask: wrong where } h < 0\text{)}"
+)
 
 
 @dataclass
@@ -291,6 +299,9 @@ def from_trace(style: str, t: int, executed: list[tuple[int, str]], values: dict
                 elif kind in ("data", "weight"):
                     graph.forward.insert(len([n for n in graph.forward if graph.nodes[n].kind != "op"]), name)
     graph.forward = _inputs_first(graph)
+    grad_h = graph.nodes.get("grad_h")
+    if grad_h is not None and not any(e.target == "grad_h" and e.label == "mask" for e in graph.edges):
+        grad_h.equation = UNMASKED_GRAD_H  # what the code computes, not what it should
     return graph
 
 
@@ -390,6 +401,8 @@ def from_autograd(
         node.back_equation = backward_eq
         own = made.get((getattr(fn, "_forward_cls", None), "backward"))
         node.back_lines = own.lines if own is not None else backward_lines
+        if own is not None and own.op == "unmasked":
+            node.back_equation = CUSTOM_UNMASKED
         if fn in grads:
             node.back_shape, node.back_sample, node.back_norm = _summary(grads[fn])
         if not node.shape and kind != "weight":  # made inside an operation: the gradient it got has its shape
@@ -519,8 +532,10 @@ def chain_rule(source: str) -> list[tuple[int, str, str, str]]:
     in letters), e.g. ``grad_w2 = h_relu.T.dot(grad_y_pred)`` with
     (H×D_out) = (H×N)(N×D_out)."""
     rows = []
+    statements = [_statement(line.strip()) for line in source.splitlines()]
+    masked = any(isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript) for s in statements)
     for number, line in enumerate(source.splitlines(), start=1):
-        statement = _statement(line.strip())
+        statement = statements[number - 1]
         if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name | ast.Subscript):
             continue
         target = statement.targets[0]
@@ -533,6 +548,8 @@ def chain_rule(source: str) -> list[tuple[int, str, str, str]]:
         if isinstance(value, ast.Call) and getattr(value.func, "attr", "") in ("copy", "clone"):
             copied = getattr(value.func.value, "id", "")
             equation = rf"{SYMBOLS[name]} \leftarrow {SYMBOLS.get(copied, copied)} \text{{ (a copy, masked next)}}"
+            if not masked:  # no line masks it: what the code computes, not what it should
+                equation = UNMASKED_GRAD_H
             rows.append((number, line.strip(), equation, f"({out})"))
             continue
         if isinstance(target, ast.Subscript):

@@ -285,6 +285,7 @@ class Inspection:
     entries: list[Intermediate]
     graph: graphs.StepGraph | None
     twin: dict = field(default_factory=dict)  # see twin_gradients
+    check: dict = field(default_factory=dict)  # the gradient check (gradcheck.gradient_check)
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -293,6 +294,7 @@ class Inspection:
             "entries": [asdict(e) for e in self.entries],
             "graph": self.graph.to_dict() if self.graph else None,
             "twin": self.twin,
+            "check": self.check,
         }
 
 
@@ -366,7 +368,10 @@ def _graph(trainer, tracer: _Tracer, recorder: _Recorder | None) -> graphs.StepG
         lines, first = inspect.getsourcelines(cls.backward)  # from its decorator on
         function = ast.parse(textwrap.dedent("".join(lines))).body[0]
         body = tuple(range(first + function.body[0].lineno - 1, first + len(lines)))
-        made[(cls, "backward")] = graphs.Made("backward", 0, body, lines[-1].strip(), None)
+        masks = any(
+            isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript) for node in ast.walk(function)
+        )
+        made[(cls, "backward")] = graphs.Made("masked" if masks else "unmasked", 0, body, lines[-1].strip(), None)
     backward_lines = tuple(sorted(tracer.backward_lines))
     return graphs.from_autograd(
         style, t, net.depth, tracer.loss, made, tracer.fired, tracer.grads, names, values, backward_lines
@@ -408,10 +413,48 @@ def inspect_backprop(trainer, twin: bool = True) -> Inspection:
         at = next((i for i, e in enumerate(entries) if e.name == "y_pred"), 0)
         entries[at:at] = inside
     graph = _graph(trainer, tracer, recorder)
-    result = Inspection(entries, graph)
+    result = Inspection(entries, graph, check=_check(trainer, tracer, graph))
     if twin and trainer.cfg.style in TWINS:
         result.twin = twin_gradients(trainer, tracer.start, graph)
     return result
+
+
+def _check(trainer, tracer: _Tracer, graph: graphs.StepGraph | None) -> dict:
+    """The gradient check of the step (``gradcheck.py``), each wrong gradient traced to its node."""
+    from .gradcheck import gradient_check
+
+    net = trainer.net
+    x, y = _as_array(net.x), _as_array(net.y)
+    grads = {name: _as_array(g) for name, g in net.gradients().items()}
+    made = {name: made_by(graph, name) for name in tracer.start}
+    first = ""
+    if graph is not None and graph.source == "traced code":
+        first = _first_wrong(tracer.bound, tracer.start, x, y)
+    cfg = trainer.cfg
+    seed = cfg.seed + trainer.steps_done
+    return gradient_check(tracer.start, grads, x, y, net.depth, cfg.dtype, seed, made, first)
+
+
+def _first_wrong(bound: dict, start: dict, x, y) -> str:
+    """In a hand-written backward pass, the first of grad_y_pred, grad_h_relu, grad_h that differs
+    from autograd's gradient of the loss at the same point (float64); "" when none does."""
+    names = ("grad_y_pred", "grad_h_relu", "grad_h")
+    if not all(name in bound for name in names) or set(start) != {"w1", "w2"}:
+        return ""
+    x_, y_ = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    w1, w2 = (torch.tensor(start[n], dtype=torch.float64) for n in ("w1", "w2"))
+    h = (x_ @ w1).requires_grad_(True)
+    h_relu = h.clamp(min=0)
+    h_relu.retain_grad()
+    y_pred = h_relu @ w2
+    y_pred.retain_grad()
+    (y_pred - y_).pow(2).sum().backward()
+    for name, reference in zip(names, (y_pred.grad, h_relu.grad, h.grad), strict=True):
+        expected = reference.numpy()
+        scale = float(np.abs(expected).max()) or 1.0
+        if float(np.abs(bound[name].astype(np.float64) - expected).max()) / scale > 1e-3:
+            return name
+    return ""
 
 
 def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGraph | None) -> dict:
@@ -424,7 +467,7 @@ def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGrap
     from .trainer import Trainer
 
     style = TWINS[trainer.cfg.style]
-    cfg = trainer.cfg.replace(style=style, optimizer="sgd", steps=max(trainer.cfg.steps, 1))
+    cfg = trainer.cfg.replace(style=style, optimizer="sgd", mistake="none", steps=max(trainer.cfg.steps, 1))
     other = Trainer(cfg, statistics=False, histograms=False)
     ours, theirs = list(trainer.net.parameters()), list(other.net.parameters().items())
     for name, (_, param) in zip(ours, theirs, strict=True):

@@ -29,6 +29,7 @@ LINK_SETTINGS = (
     "device",
     "min_depth",
     "max_depth",
+    "mistake",
     "steps",
     "seed",
 )

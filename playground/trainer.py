@@ -42,7 +42,7 @@ from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
-from .styles import STYLES
+from .styles import style_info
 
 QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can be entered again and again)
 
@@ -65,7 +65,7 @@ class Trainer:
                 raise ConfigError("changes", f"{change.setting!r} cannot change during a run; allowed {LIVE_SETTINGS}")
         self.cfg = cfg
         self.problem = make_problem(cfg, legacy_numbers)  # legacy: a run file of version 2 (problem.py)
-        self.net = STYLES[cfg.style].load()(self.problem, cfg)
+        self.net = style_info(cfg.style, cfg.mistake).load()(self.problem, cfg)  # with its mistake, if any
         self.steps_done = 0
         self.status = Status.READY
         self.changes: list[Change] = []  # the live changes this run took, in order

@@ -387,7 +387,8 @@ def test_look_inside_one_step_shows_the_engines_numbers(at):
     at.selectbox(key="style").select("tensor").run()
     at.select_slider(key="lr")  # present
     at.button(key="inspect_button").click().run()
-    table = at.table[0].value
+    tables = {tuple(t.value.columns)[0]: t.value for t in at.table}
+    table = tables["value"]
     names = list(table["value"])
     assert names[:4] == ["h", "h_relu", "y_pred", "loss"] and "grad_w1" in names
     trainer = Trainer(Config.for_style("tensor"))
@@ -404,7 +405,7 @@ def test_look_inside_one_step_shows_the_engines_numbers(at):
     at.button(key="walk_backward").click().run()
     assert "**Backward pass, 1 of 5: `grad_y_pred`**" in texts(at.markdown)
     # The same step, two ways: tensor against autograd, float32 here: at rounding.
-    twin = at.table[1].value
+    twin = {tuple(t.value.columns)[0]: t.value for t in at.table}["weight (tensor)"]
     assert list(twin["weight (tensor)"]) == ["w1", "w2"]
     assert all(float(r) < 1e-5 for r in twin["relative"])
 
@@ -566,7 +567,7 @@ def test_compare_carries_the_data_and_offers_cpu_vs_gpu_only_with_a_gpu(at):
     at.run()
     offered = at.radio(key="cmp_preset").options
     assert ("CPU vs GPU" in offered) == torch.cuda.is_available()
-    assert presets(["cpu"]) == ["tutorial", "optimizers", "lr"] and presets(["cpu", "cuda"])[-1] == "gpu"
+    assert presets(["cpu"]) == ["tutorial", "optimizers", "lr", "mistakes"] and presets(["cpu", "cuda"])[-1] == "gpu"
     runs = preset("tutorial", data="step")
     rows = table(runs, [])
     assert set(rows["data"]) == {"step"} and rows["style"] == [style for style, _ in runs]
@@ -596,3 +597,19 @@ def test_a_rerun_sends_the_browser_only_the_values_the_script_changed(at):
     assert {"lr", "optimizer"} <= set(pushed(at)) and "speed_cap" not in pushed(at)
     at.run()
     assert pushed(at) == []
+
+
+def test_the_sidebar_offers_a_styles_own_mistakes_and_repairs_one_that_does_not_apply(at):
+    mistake = at.selectbox(key="mistake")
+    assert mistake.options == [
+        "none: the correct cell",
+        "no_relu_mask: The ReLU's mask forgotten in the backward pass",
+        "wrong_sign: The update climbs the loss (+ instead of −)",
+    ]
+    mistake.select("no_relu_mask").run()
+    assert not at.exception
+    assert "A classic mistake: The ReLU's mask forgotten" in texts(at.error)
+    at.selectbox(key="style").select("module").run()  # module has no such mistake
+    assert at.session_state["mistake"] == "none"
+    assert "mistake: 'no_relu_mask' does not apply to style 'module'" in texts(at.info)
+    assert at.selectbox(key="mistake").options == ["none: the correct cell", "no_zero_grad: zero_grad() forgotten"]

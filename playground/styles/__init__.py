@@ -174,3 +174,85 @@ STYLES = {
         ),
     )
 }
+
+
+# ------------------------------------------------------------------ the classic mistakes
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A famous backprop bug, run for real: for each style it applies to, a copy of the style's file
+    with that one bug (``numpy_backprop_no_relu_mask.py`` beside ``numpy_backprop.py``), so the code
+    panel can show it as a diff against the correct cell."""
+
+    name: str
+    title: str
+    variants: dict[str, str] = field(hash=False)  # style -> the file with the bug, in this package
+    shows: str = ""  # what it teaches
+    look_for: str = ""  # what to look for on the page
+
+    def info(self, style: str) -> StyleInfo:
+        """The style's entry, pointed at the file with the bug."""
+        correct = STYLES[style]
+        return StyleInfo(
+            correct.name,
+            self.variants[style],
+            correct.cls,
+            correct.title,
+            correct.lesson,
+            correct.notice,
+            correct.curve_notice,
+            defaults=correct.defaults,
+            curve_lr=correct.curve_lr,
+            trains_with_numpy=correct.trains_with_numpy,
+            updates_by_hand=correct.updates_by_hand,
+            bias_free=correct.bias_free,
+        )
+
+
+MISTAKES = {
+    m.name: m
+    for m in (
+        Mistake(
+            "no_relu_mask",
+            "The ReLU's mask forgotten in the backward pass",
+            {"numpy": "numpy_backprop_no_relu_mask", "tensor": "tensor_backprop_no_relu_mask"},
+            "The most common hand-written backprop bug: grad_h is grad_h_relu, as if the ReLU let every "
+            "gradient through.",
+            "The gradient check flags w1 alone (w2's gradient never passes the ReLU); in the graph grad_h "
+            "has no mask edge from h. On the tutorial's random data the loss falls almost as fast (the wrong "
+            "gradient still points downhill): only the check catches it. On a curve the fit stays far worse.",
+        ),
+        Mistake(
+            "no_zero_grad",
+            "zero_grad() forgotten",
+            {"autograd": "autograd_no_zero_grad", "optim": "optim_no_zero_grad", "module": "module_no_zero_grad"},
+            "backward() adds to .grad: without zeroing it, every step's gradient holds all the earlier ones.",
+            "The first two steps equal the correct run's; from the third on the loss parts from it and stalls "
+            "or diverges. The gradient check flags every weight from the second step on (the first step has "
+            "no old gradient to add to).",
+        ),
+        Mistake(
+            "relu_backward_unmasked",
+            "A custom backward that passes the gradient through",
+            {"function": "function_relu_backward_unmasked"},
+            "A custom autograd Function whose backward forgets what its forward did: autograd trusts it.",
+            "The gradient check flags w1: the gradient came back through MyReLUBackward unmasked. Walk the "
+            "backward pass to MyReLUBackward: its backward lines have no mask. The loss, as with the "
+            "hand-written mask forgotten, hardly shows it on random data; a curve does.",
+        ),
+        Mistake(
+            "wrong_sign",
+            "The update climbs the loss (+ instead of −)",
+            {"numpy": "numpy_backprop_wrong_sign"},
+            "The gradients are right and the gradient check says so; the update goes up the slope.",
+            "The gradient check matches, yet the loss grows from the first step and diverges within ten: a "
+            "check of the gradients cannot see a bug in the update.",
+        ),
+    )
+}
+
+
+def style_info(style: str, mistake: str = "none") -> StyleInfo:
+    """The entry the engine runs: the style's own, or its copy with ``mistake``."""
+    return STYLES[style] if mistake == "none" else MISTAKES[mistake].info(style)

@@ -6,8 +6,9 @@ import html
 
 import streamlit as st
 
-from ..codediff import Fold, Line, changed, previous, style_diff
+from ..codediff import Fold, Line, changed, diff, previous, style_diff
 from ..graph import chain_rule
+from ..styles import MISTAKES, style_info
 from ..styles import STYLES as STYLE_INFO
 
 CSS = """
@@ -69,9 +70,9 @@ def walk_html(source: str, lines: tuple[int, ...]) -> str:
     return "\n".join(out)
 
 
-def chain_rule_panel(style: str) -> None:
+def chain_rule_panel(source: str) -> None:
     """Beside a hand-written backward pass: each line with its chain-rule formula and shapes."""
-    rows = chain_rule(STYLE_INFO[style].source())
+    rows = chain_rule(source)
     if not rows:
         return
     with st.expander("The chain rule, line by line"):
@@ -81,11 +82,23 @@ def chain_rule_panel(style: str) -> None:
             st.latex(equation)
 
 
-def code_panel(style: str, walk=None) -> None:
-    """The file that runs; with the toggle on, what changed from the previous cell."""
-    info = STYLE_INFO[style]
+def mistake_panel(style: str, mistake: str) -> None:
+    """A classic mistake: its file against the correct cell's, and what to look for."""
+    wrong, right = style_info(style, mistake), STYLE_INFO[style]
+    info = MISTAKES[mistake]
+    st.error(f"**A classic mistake: {info.title}.** {info.shows}")
+    st.caption(f"`{wrong.module}.py` against the correct `{right.module}.py`. Look for: {info.look_for}")
+    st.html(CSS + diff_html(diff(right.source(), wrong.source())))
+
+
+def code_panel(style: str, walk=None, mistake: str = "none") -> None:
+    """The file that runs; with the toggle on, what changed from the previous cell; with a mistake,
+    the mistake against the correct cell first."""
+    info = style_info(style, mistake)
     before = previous(style)
     st.subheader("The code that runs")
+    if mistake != "none":
+        mistake_panel(style, mistake)
     st.toggle(
         f"What changed from the previous cell ({before})" if before else "What changed from the previous cell",
         key="show_diff",
@@ -104,7 +117,7 @@ def code_panel(style: str, walk=None) -> None:
         st.html(CSS + diff_html(parts))
         return
     first = " It is the first cell: nothing comes before it to compare." if before is None else ""
-    st.caption(f"`playground/styles/{info.module}.py`: the engine runs exactly this.{first}")
+    st.caption(f"`{info.module_path.replace('.', '/')}.py`: the engine runs exactly this.{first}")
     if walk is not None and walk[0].style == style:
         graph, phase, current = walk
         node = graph.nodes[current]
@@ -113,4 +126,4 @@ def code_panel(style: str, walk=None) -> None:
         st.html(CSS + walk_html(info.source(), tuple(lines)))
     else:
         st.code(info.source(), language="python", line_numbers=True)
-    chain_rule_panel(style)
+    chain_rule_panel(info.source())

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ..config import Config
 from ..graph import StepGraph
-from ..styles import STYLES as STYLE_INFO
+from ..styles import style_info
 from .actions import act, client, inspect
 
 #: The walk's keys, shown on its buttons.
@@ -71,9 +71,16 @@ def inspector(cfg: Config | None) -> None:
         depth = ""
         if graph is not None and graph.depth is not None:
             depth = f" DynamicNet drew depth {graph.depth}: its middle layer ran {graph.depth} times."
-        module = STYLE_INFO[view.config.style].module
+        module = style_info(view.config.style, view.config.mistake).module
         st.markdown(f"**Step {view.state.steps_done}** of the run (the tutorial's `t = {t}`), in `{module}.py`.{depth}")
-        walk_tab, values_tab, twin_tab = st.tabs(["Walk the graph", "Every value", "The same step, two ways"])
+        check = inspected.get("check") or {}
+        if check:
+            _verdict(check)
+        walk_tab, check_tab, values_tab, twin_tab = st.tabs(
+            ["Walk the graph", "Check the gradients", "Every value", "The same step, two ways"]
+        )
+        with check_tab:
+            _check(check)
         with walk_tab:
             if graph is not None:
                 _walk(graph)
@@ -209,5 +216,37 @@ def _twin(twin: dict, style: str) -> None:
             f"made by ({other})": [r["twin_made_by"] for r in rows],
             "largest difference": [f"{r['max_abs']:.3g}" for r in rows],
             "relative": [f"{r['max_rel']:.3g}" for r in rows],
+        }
+    )
+
+
+def _verdict(check: dict) -> None:
+    """The gradient check's verdict, in a word."""
+    if check["verdict"] == "matches":
+        st.success(
+            "**Gradient check: matches.** Every weight's gradient agrees with autograd and with finite "
+            "differences on this step."
+        )
+    else:
+        st.error(f"**Gradient check: {check['verdict']}.**")
+
+
+def _check(check: dict) -> None:
+    if not check:
+        return
+    st.caption(
+        f"Each weight's gradient as the style computed it, against autograd on the same forward pass in "
+        f"float64 (every entry) and against central finite differences of the loss ({check['samples']} "
+        f"entries of each weight, drawn at random). The largest relative error of each; it matches at "
+        f"{check['tolerance']:g} or less (this run is {check['dtype']})."
+    )
+    rows = check["rows"]
+    st.table(
+        {
+            "weight": [r["weight"] for r in rows],
+            "against autograd": [f"{r['autograd']:.2g}" for r in rows],
+            "against finite differences": [f"{r['finite_differences']:.2g}" for r in rows],
+            "verdict": ["matches" if r["matches"] else "does not match" for r in rows],
+            "made by": [r["made_by"] for r in rows],
         }
     )

@@ -14,8 +14,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ..config import CURVE_DATA, STYLES
+from ..styles import MISTAKES
 from ..styles import STYLES as STYLE_INFO
-from .settings import on_style_change
+from .settings import mistakes_for, on_style_change
 
 CSS = """
 <style>
@@ -52,6 +53,10 @@ def pick_cell() -> None:
         on_style_change()
 
 
+def pick_mistake() -> None:
+    st.session_state.mistake = st.session_state.mistake_pill
+
+
 def presets() -> None:
     """The eight tutorial cells as one-click presets, and what the audience should notice."""
     ss = st.session_state
@@ -68,3 +73,14 @@ def presets() -> None:
     info = STYLE_INFO[ss.style]
     notice = info.curve_notice if ss.data in CURVE_DATA and info.curve_notice else info.notice
     st.markdown(f"#### Notice: {notice}")
+    options = mistakes_for(ss.style)
+    if len(options) > 1:  # this cell's classic mistakes, one click away
+        ss.mistake_pill = ss.mistake if ss.mistake in options else "none"
+        st.pills(
+            "A classic mistake",
+            options,
+            key="mistake_pill",
+            required=True,
+            on_change=pick_mistake,
+            format_func=lambda name: "as written" if name == "none" else MISTAKES[name].title,
+        )

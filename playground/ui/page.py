@@ -128,7 +128,7 @@ def main() -> None:
             with st.empty().container():
                 downloads(c.view if c else None)
         with right:
-            code_panel(ss.style, walk_stop())
+            code_panel(ss.style, walk_stop(), ss.mistake)
     with compare_tab:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
         comparing = compare_view.comparison()["running"]

@@ -15,6 +15,7 @@ from .. import links
 from ..config import (
     CURVE_DATA,
     CURVE_SIZES,
+    MISTAKES,
     SETTINGS_BY_NAME,
     STYLE_DEFAULTS,
     Config,
@@ -23,6 +24,7 @@ from ..config import (
     repair,
     unused,
 )
+from ..styles import MISTAKES as MISTAKE_REGISTRY
 from ..styles import STYLES as STYLE_INFO
 from .shared import shared
 
@@ -47,7 +49,13 @@ HIDEABLE = (
     "steps",
     "seed",
     "speed",
+    "mistake",
 )
+
+
+def mistakes_for(style: str) -> list[str]:
+    """The choices of the mistake setting for ``style``: none, and the mistakes written for it."""
+    return [name for name in MISTAKES if name == "none" or style in MISTAKE_REGISTRY[name].variants]
 
 
 def init_state() -> None:
@@ -201,6 +209,8 @@ def sidebar() -> None:
     for name in ("steps", "seed"):
         if shown(name):
             draw(name)
+    if shown("mistake"):
+        draw("mistake", options=mistakes_for(ss.style))
     if shown("speed"):
         sb.radio(
             "Speed",

@@ -1,6 +1,7 @@
 """In Chromium: a step's graph walked forward and back with the arrow keys, the highlight moving in
 the graph (the rendered SVG) and in the code (the highlighted line), for a NumPy step and a
-DynamicNet step."""
+DynamicNet step; and a classic mistake run from a link, its diff shown and the gradient check's
+verdict on it."""
 
 from __future__ import annotations
 
@@ -112,4 +113,28 @@ def test_a_dynamic_step_shows_its_depth_and_walks_back_through_the_shared_weight
     highlighted(page, graph.forward[-1])
     press_until(page, "Home", f"Forward pass, 1 of {len(graph.forward)}")
     highlighted(page, graph.forward[0])
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_mistake_from_a_link_shows_its_diff_and_the_check_catches_it(page, server):
+    page.goto(f"{server}/?style=numpy&mistake=no_relu_mask&steps=50")
+    panel = page.locator('[data-testid="stAlert"]', has_text="A classic mistake: The ReLU's mask forgotten")
+    panel.wait_for()
+    removed = page.locator(".bp-diff .removed")
+    assert "grad_h[h < 0] = 0" in removed.first.inner_text()  # the line the mistake leaves out
+    assert "MISTAKE" in page.locator(".bp-diff .added").first.inner_text()
+    page.get_by_text("Look inside one step").click()
+    page.get_by_role("button", name="Take one step and show its maths").click()
+    verdict = page.locator('[data-testid="stAlert"]', has_text="Gradient check: does not match")
+    verdict.wait_for()
+    assert "look at w1" in verdict.inner_text() and "from grad_h" in verdict.inner_text()
+    page.get_by_role("tab", name="Check the gradients").click()
+    table = page.locator('[data-testid="stTable"]').filter(has_text="against finite differences")
+    table.wait_for()
+    assert "does not match" in table.inner_text() and "matches" in table.inner_text()
+    # As written, the same cell passes.
+    page.goto(f"{server}/?style=numpy&steps=50")
+    page.get_by_text("Look inside one step").click()
+    page.get_by_role("button", name="Take one step and show its maths").click()
+    page.locator('[data-testid="stAlert"]', has_text="Gradient check: matches").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,138 @@
+"""Is this backprop right? The inspected step's gradients against two references, in float64.
+
+    check = gradient_check(weights_before, gradients, x, y, depth, dtype, seed)
+    check["verdict"]      # "matches", or "does not match: look at ..."
+    check["rows"]         # per weight: the largest relative error against each reference
+
+For every weight, the gradient the style computed is compared with
+
+- autograd on the same forward pass, in float64: every entry, the largest difference over the
+  largest |gradient| (the two differ only in summation order where the maths is the same);
+- central finite differences of the loss, (L(w + e) - L(w - e)) / 2e, on ``SAMPLES`` entries of
+  each weight drawn at random among those whose gradient is not zero (float64, NumPy).
+
+The forward pass is the network's, whatever the style: two layers without biases (the first
+cells), two ``nn.Linear`` layers, or DynamicNet's with the depth the step drew. Cost: one
+forward and backward pass, and two forward passes per sampled entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLES = 5  # entries of each weight checked by finite differences
+#: The finite difference's step, relative to the weight (at least this absolute). Along one weight the
+#: loss is a quadratic between two ReLU kinks, which a central difference gets exactly: a larger
+#: step only rounds less, unless it crosses a kink.
+STEP = 1e-4
+#: A gradient matches when both errors are at most this: float64 rounds at 1e-16, float32 at 1e-7.
+TOLERANCE = {"float64": 1e-6, "float32": 1e-3}
+
+
+def _layers(params: list[np.ndarray], depth: int | None) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The network's layers in the order they run: (weight, bias or None)."""
+    if len(params) == 2:  # x.mm(w1).clamp(min=0).mm(w2): weights (in, out), no biases
+        return [(params[0].T, None), (params[1].T, None)]
+    layers = [(params[i], params[i + 1]) for i in range(0, len(params), 2)]
+    if len(layers) == 3:  # DynamicNet: the middle layer as many times as the step drew
+        return [layers[0], *[layers[1]] * (depth or 0), layers[2]]
+    return layers
+
+
+def loss_of(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, depth: int | None) -> float:
+    """The summed squared error of the network with ``params`` (float64, NumPy)."""
+    h = x
+    layers = _layers(params, depth)
+    for i, (weight, bias) in enumerate(layers):
+        h = h @ weight.T + (0.0 if bias is None else bias)
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return float(np.square(h - y).sum())
+
+
+def autograd_gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, depth: int | None) -> list:
+    """The gradients of ``loss_of`` by autograd, in float64."""
+    import torch
+
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    h = torch.tensor(x, dtype=torch.float64)
+    layers = _layers(tensors, depth)
+    for i, (weight, bias) in enumerate(layers):
+        h = h @ weight.T + (0.0 if bias is None else bias)
+        if i < len(layers) - 1:
+            h = h.clamp(min=0)
+    loss = (h - torch.tensor(y, dtype=torch.float64)).pow(2).sum()
+    loss.backward()
+    return [np.zeros_like(p) if t.grad is None else t.grad.numpy() for p, t in zip(params, tensors, strict=True)]
+
+
+def _finite_difference(params, index: int, entry: tuple, x, y, depth) -> float:
+    values = [p.copy() for p in params]
+    w = values[index]
+    step = STEP * max(1.0, abs(float(w[entry])))
+    original = w[entry]
+    w[entry] = original + step
+    up = loss_of(values, x, y, depth)
+    w[entry] = original - step
+    down = loss_of(values, x, y, depth)
+    return (up - down) / (2 * step)
+
+
+def gradient_check(
+    weights: dict[str, np.ndarray],
+    gradients: dict[str, np.ndarray | None],
+    x: np.ndarray,
+    y: np.ndarray,
+    depth: int | None,
+    dtype: str,
+    seed: int = 0,
+    made_by: dict[str, str] | None = None,
+    first_wrong: str = "",
+) -> dict:
+    """Check the style's ``gradients`` of the weights it had before the step (``weights``, in the
+    order ``parameters()`` gives them) on data ``x``, ``y``. ``made_by``: the graph's node that
+    made each weight's gradient; ``first_wrong``: the first intermediate gradient found off (a
+    hand-written backward pass), both for the verdict."""
+    names = list(weights)
+    params = [np.asarray(weights[n], dtype=np.float64) for n in names]
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    reference = autograd_gradients(params, x, y, depth)
+    tolerance = TOLERANCE.get(dtype, TOLERANCE["float32"])
+    rng = np.random.RandomState(seed)
+    rows = []
+    for index, (name, ref) in enumerate(zip(names, reference, strict=True)):
+        ours = gradients.get(name)
+        ours = np.zeros_like(ref) if ours is None else np.asarray(ours, dtype=np.float64)
+        scale = float(np.abs(ref).max()) or 1.0
+        autograd_error = float(np.abs(ours - ref).max()) / scale
+        large = np.abs(ref) >= 1e-3 * scale  # relative errors of tiny entries say little
+        candidates = np.argwhere(large) if np.any(large) else np.argwhere(np.ones_like(ref, dtype=bool))
+        picked = candidates[rng.choice(len(candidates), size=min(SAMPLES, len(candidates)), replace=False)]
+        fd_error = 0.0
+        for entry in map(tuple, picked):
+            numeric = _finite_difference(params, index, entry, x, y, depth)
+            fd_error = max(
+                fd_error, abs(float(ours[entry]) - numeric) / max(abs(numeric), abs(float(ours[entry])), 1e-8 * scale)
+            )
+        matches = autograd_error <= tolerance and fd_error <= tolerance
+        rows.append(
+            {
+                "weight": name,
+                "autograd": autograd_error,
+                "finite_differences": fd_error,
+                "entries": len(picked),
+                "matches": matches,
+                "made_by": (made_by or {}).get(name, ""),
+            }
+        )
+    wrong = [row for row in rows if not row["matches"]]
+    for row in wrong if first_wrong else ():
+        row["made_by"] += f", from {first_wrong}: the first gradient that is off"
+    if not wrong:
+        verdict = "matches"
+    else:
+        where = "; ".join(f"{r['weight']}" + (f" (made by {r['made_by']})" if r["made_by"] else "") for r in wrong)
+        verdict = f"does not match: look at {where}"
+        if len(wrong) == len(rows) and len(rows) > 1:
+            verdict += ". Every weight is off: are earlier steps' gradients still in .grad?"
+    return {"verdict": verdict, "rows": rows, "tolerance": tolerance, "samples": SAMPLES, "dtype": dtype}
