@@ -39,10 +39,6 @@ def _graph(inspected: dict) -> StepGraph:
     return ss.walk_graph
 
 
-def _move(by: int) -> None:
-    st.session_state.walk_at = st.session_state.get("walk_at", 0) + by
-
-
 def _go(to: int) -> None:
     st.session_state.walk_at = to
 
@@ -99,47 +95,23 @@ def _walk(graph: StepGraph) -> None:
     at = st.session_state.walk_at = stops.index((phase, current))
     node = graph.nodes[current]
     source = "the lines the step ran" if graph.source == "traced code" else "the graph autograd built"
-    b0, b1, b2, b3 = st.columns(4)
-    b0.button(
-        "Start",
-        key="walk_forward",
-        on_click=_go,
-        args=(0,),
-        disabled=at == 0,
-        shortcut=WALK_KEYS["forward"],
-        help="Back to the start of the forward pass. Key: Home.",
-        width="stretch",
+    moves = (  # label, key, the stop it goes to, help
+        ("Start", "forward", 0, "Back to the start of the forward pass. Key: Home."),
+        ("Back", "back", at - 1, "One node back. Key: ←."),
+        ("Next", "next", at + 1, "One node on. Key: →."),
+        ("Backprop", "backward", len(graph.forward), "Straight to the start of the backward pass. Key: End."),
     )
-    b1.button(
-        "Back",
-        key="walk_back",
-        on_click=_move,
-        args=(-1,),
-        disabled=at == 0,
-        shortcut=WALK_KEYS["back"],
-        help="One node back. Key: ←.",
-        width="stretch",
-    )
-    b2.button(
-        "Next",
-        key="walk_next",
-        on_click=_move,
-        args=(1,),
-        disabled=at == len(stops) - 1,
-        shortcut=WALK_KEYS["next"],
-        help="One node on. Key: →.",
-        width="stretch",
-    )
-    b3.button(
-        "Backprop",
-        key="walk_backward",
-        on_click=_go,
-        args=(len(graph.forward),),
-        disabled=at == len(graph.forward),
-        shortcut=WALK_KEYS["backward"],
-        help="Straight to the start of the backward pass. Key: End.",
-        width="stretch",
-    )
+    for column, (label, key, to, help_text) in zip(st.columns(len(moves)), moves, strict=True):
+        column.button(
+            label,
+            key=f"walk_{key}",
+            on_click=_go,
+            args=(to,),
+            disabled=to in (at, -1, len(stops)),
+            shortcut=WALK_KEYS[key],
+            help=help_text,
+            width="stretch",
+        )
     count = len(graph.forward) if phase == "forward" else len(graph.backward)
     index = at + 1 if phase == "forward" else at - len(graph.forward) + 1
     label = node.label.replace("\\n", " ")

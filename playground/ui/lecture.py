@@ -73,11 +73,16 @@ def presets() -> None:
     info = STYLE_INFO[ss.style]
     notice = info.curve_notice if ss.data in CURVE_DATA and info.curve_notice else info.notice
     st.markdown(f"#### Notice: {notice}")
+
+
+def mistake_presets() -> None:
+    """This cell's classic mistakes, one click away (above the code: the first screen stays the charts')."""
+    ss = st.session_state
     options = mistakes_for(ss.style)
-    if len(options) > 1:  # this cell's classic mistakes, one click away
+    if len(options) > 1:
         ss.mistake_pill = ss.mistake if ss.mistake in options else "none"
         st.pills(
-            "A classic mistake",
+            "Run this cell with a classic mistake",
             options,
             key="mistake_pill",
             required=True,

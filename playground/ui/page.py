@@ -128,6 +128,8 @@ def main() -> None:
             with st.empty().container():
                 downloads(c.view if c else None)
         with right:
+            if ss.lecture:
+                lecture.mistake_presets()
             code_panel(ss.style, walk_stop(), ss.mistake)
     with compare_tab:
         compare_view.controls(cfg or Config.for_style(ss.style), shared())
