@@ -72,14 +72,12 @@ def inspector(cfg: Config | None) -> None:
         check = inspected.get("check") or {}
         if check:
             _verdict(check)
-        walk_tab, check_tab, values_tab, twin_tab = st.tabs(
-            ["Walk the graph", "Check the gradients", "Every value", "The same step, two ways"]
-        )
+        # The walk stands outside the tabs: a focused tab takes the arrow keys for itself.
+        if graph is not None:
+            _walk(graph)
+        check_tab, values_tab, twin_tab = st.tabs(["Check the gradients", "Every value", "The same step, two ways"])
         with check_tab:
             _check(check)
-        with walk_tab:
-            if graph is not None:
-                _walk(graph)
         with values_tab:
             _values(inspected["entries"])
         with twin_tab:
