@@ -164,6 +164,12 @@ class StepGraph:
         """(pass, node id) for every stop of the walk: forward, then backward."""
         return [("forward", n) for n in self.forward] + [("backward", n) for n in self.backward]
 
+    def lines(self, phase: str, node_id: str) -> tuple[int, ...]:
+        """The lines of the style's file that ran ``node_id`` on that pass: on autograd's backward
+        pass, the line that called ``backward()`` (or a custom Function's own backward)."""
+        node = self.nodes[node_id]
+        return node.back_lines if phase == "backward" and self.source == "autograd" else node.lines
+
     def uses(self, node_id: str) -> int:
         """How many operations read ``node_id`` (a shared weight is read once per use)."""
         return sum(1 for edge in self.edges if edge.source == node_id)

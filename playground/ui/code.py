@@ -120,10 +120,8 @@ def code_panel(style: str, walk=None, mistake: str = "none") -> None:
     st.caption(f"`{info.module_path.replace('.', '/')}.py`: the engine runs exactly this.{first}")
     if walk is not None and walk[0].style == style:
         graph, phase, current = walk
-        node = graph.nodes[current]
-        lines = node.back_lines if phase == "backward" and graph.source == "autograd" else node.lines
         st.caption(f"Highlighted: where the {phase} pass is in the step's graph (Look inside one step).")
-        st.html(CSS + walk_html(info.source(), tuple(lines)))
+        st.html(CSS + walk_html(info.source(), graph.lines(phase, current)))
     else:
         st.code(info.source(), language="python", line_numbers=True)
     chain_rule_panel(info.source())

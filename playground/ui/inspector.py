@@ -123,24 +123,14 @@ def _walk(graph: StepGraph) -> None:
         f"Read from {source}. Forward, top to bottom, each node is the value an operation made; backward, "
         "the gradients flow back up through the same nodes. Keys: ← and → walk it, Home and End jump to each pass."
     )
-    if phase == "forward":
-        lines, code, equation = node.lines, node.code, node.equation
-        shape, sample, norm = node.shape, node.sample, node.norm
-        what = "made"
-    else:
-        back = graph.source == "autograd"
-        lines = node.back_lines if back else node.lines
-        code, equation = (node.code, node.equation) if not back else ("", node.back_equation)
-        shape, sample, norm = (
-            (node.back_shape, node.back_sample, node.back_norm)
-            if back
-            else (
-                node.shape,
-                node.sample,
-                node.norm,
-            )
-        )
-        what = "the gradient it received" if back else "made"
+    # On autograd's backward pass a node shows the gradient it received; a hand-written one is its own line.
+    back = phase == "backward" and graph.source == "autograd"
+    lines = graph.lines(phase, current)
+    code, equation = ("", node.back_equation) if back else (node.code, node.equation)
+    shape, sample, norm = (
+        (node.back_shape, node.back_sample, node.back_norm) if back else (node.shape, node.sample, node.norm)
+    )
+    what = "the gradient it received" if back else "made"
     if equation:
         st.latex(equation)
     if node.shapes:
