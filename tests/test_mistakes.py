@@ -61,6 +61,17 @@ def test_the_check_passes_every_correct_style_in_float64(style, data):
         assert row["entries"] == min(5, row["entries"]) > 0
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("style", STYLES)
+def test_the_check_passes_at_the_tutorials_sizes(style, seed):
+    """64/1000/100/10: many ReLU units, so a finite difference's first step can cross a kink
+    (DynamicNet's seed 0 draws depth 3, seed 3 draws it after three steps)."""
+    trainer = Trainer(Config.for_style(style, dtype="float64", seed=seed))
+    trainer.run(seed)
+    check = inspect_backprop(trainer, twin=False).check
+    assert check["verdict"] == "matches", check
+
+
 @pytest.mark.parametrize("depth", [0, 1, 3])
 def test_the_check_follows_the_depth_dynamicnet_drew(depth):
     check = checked("dynamic", min_depth=depth, max_depth=depth)
