@@ -55,20 +55,40 @@ def loss_of(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, depth: int |
     return float(np.square(h - y).sum())
 
 
-def autograd_gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, depth: int | None) -> list:
-    """The gradients of ``loss_of`` by autograd, in float64."""
+#: The hand-written backward pass's gradients of the values in between, in the order it makes them.
+BETWEEN = ("grad_y_pred", "grad_h_relu", "grad_h")
+
+
+def autograd_gradients(
+    params: list[np.ndarray], x: np.ndarray, y: np.ndarray, depth: int | None
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """The gradients of ``loss_of`` by autograd, in float64: of each weight, and for a network of two
+    layers of the values in between (``BETWEEN``: of y_pred, h_relu and h)."""
     import torch
 
     tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
     h = torch.tensor(x, dtype=torch.float64)
     layers = _layers(tensors, depth)
+    between = []  # h, h_relu, ... y_pred: each layer's output, and its ReLU's
     for i, (weight, bias) in enumerate(layers):
         h = h @ weight.T + (0.0 if bias is None else bias)
+        between.append(h)
         if i < len(layers) - 1:
             h = h.clamp(min=0)
+            between.append(h)
+    for value in between:
+        value.retain_grad()
     loss = (h - torch.tensor(y, dtype=torch.float64)).pow(2).sum()
     loss.backward()
-    return [np.zeros_like(p) if t.grad is None else t.grad.numpy() for p, t in zip(params, tensors, strict=True)]
+    weights = [np.zeros_like(p) if t.grad is None else t.grad.numpy() for p, t in zip(params, tensors, strict=True)]
+    named = dict(zip(BETWEEN, [v.grad.numpy() for v in reversed(between)], strict=True)) if len(between) == 3 else {}
+    return weights, named
+
+
+def _off(ours: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether ``ours`` differs from ``expected`` by more than a float32 rounding of its largest entry."""
+    scale = float(np.abs(expected).max()) or 1.0
+    return float(np.abs(np.asarray(ours, dtype=np.float64) - expected).max()) / scale > TOLERANCE["float32"]
 
 
 def _finite_difference(params, index: int, entry: tuple, x, y, depth, loss: float) -> float:
@@ -109,16 +129,19 @@ def gradient_check(
     dtype: str,
     seed: int = 0,
     made_by: dict[str, str] | None = None,
-    first_wrong: str = "",
+    between: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """Check the style's ``gradients`` of the weights it had before the step (``weights``, in the
     order ``parameters()`` gives them) on data ``x``, ``y``. ``made_by``: the graph's node that
-    made each weight's gradient; ``first_wrong``: the first intermediate gradient found off (a
-    hand-written backward pass), both for the verdict."""
+    made each weight's gradient; ``between``: a hand-written backward pass's gradients of the
+    values in between (``BETWEEN``), the first of them that is off named in the verdict."""
     names = list(weights)
     params = [np.asarray(weights[n], dtype=np.float64) for n in names]
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    reference = autograd_gradients(params, x, y, depth)
+    reference, expected = autograd_gradients(params, x, y, depth)
+    first_wrong = next(
+        (n for n in BETWEEN if n in (between or {}) and n in expected and _off(between[n], expected[n])), ""
+    )
     loss = loss_of(params, x, y, depth)
     tolerance = TOLERANCE.get(dtype, TOLERANCE["float32"])
     rng = np.random.RandomState(seed)

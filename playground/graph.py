@@ -232,12 +232,13 @@ def _shape_text(shape) -> str:
     return "×".join(str(s) for s in shape) if shape else ""
 
 
-def _summary(array) -> tuple[tuple[int, ...], tuple[float, ...], float]:
+def summary(array) -> tuple[tuple[int, ...], tuple[float, ...], float]:
+    """A value as the page shows it: its shape, first ``SAMPLE`` numbers and norm."""
     import numpy as np
 
     array = np.asarray(array)
     flat = array.ravel()
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging step overflows
         norm = float(np.linalg.norm(flat.astype(np.float64))) if flat.size else 0.0
     return tuple(array.shape), tuple(float(v) for v in flat[:SAMPLE]), norm
 
@@ -287,7 +288,7 @@ def from_trace(style: str, t: int, executed: list[tuple[int, str]], values: dict
             for name in names:
                 if name not in values:
                     continue
-                shape, sample, norm = _summary(values[name])
+                shape, sample, norm = summary(values[name])
                 if not reads:  # bound from the style's own data or weights
                     kind = "weight" if name in weights else "data"
                 elif name == "loss":
@@ -302,8 +303,6 @@ def from_trace(style: str, t: int, executed: list[tuple[int, str]], values: dict
                     graph.edges.append(Edge(read, name, graph.nodes[read].shape))
                 if kind in ("op", "loss"):
                     (graph.backward if name.startswith("grad_") else graph.forward).append(name)
-                elif kind in ("data", "weight"):
-                    graph.forward.insert(len([n for n in graph.forward if graph.nodes[n].kind != "op"]), name)
     graph.forward = _inputs_first(graph)
     grad_h = graph.nodes.get("grad_h")
     if grad_h is not None and not any(e.target == "grad_h" and e.label == "mask" for e in graph.edges):
@@ -315,9 +314,6 @@ def _inputs_first(graph: StepGraph) -> list[str]:
     """The forward walk: each input just before the first operation that reads it."""
     order: list[str] = []
     for name in graph.forward:
-        node = graph.nodes[name]
-        if node.kind in ("data", "weight"):
-            continue
         for edge in graph.edges:
             if edge.target == name and graph.nodes[edge.source].kind in ("data", "weight") and edge.source not in order:
                 order.append(edge.source)
@@ -396,10 +392,10 @@ def from_autograd(
         record = made.get(fn) or made.get(getattr(fn, "_forward_cls", None))
         if kind == "weight":
             name = names.get(id(fn.variable), "")
-            shape, sample, norm = _summary(values[name]) if name in values else ((), (), 0.0)
+            shape, sample, norm = summary(values[name]) if name in values else ((), (), 0.0)
             lines, code = (), f"the weight {name}"
         elif record is not None:
-            shape, sample, norm = _summary(record.value)
+            shape, sample, norm = summary(record.value)
             lines, code = record.lines, record.code
         else:  # made inside an operation (a view of a weight, W.T inside nn.Linear)
             shape, sample, norm, lines, code = (), (), 0.0, (), ""
@@ -410,7 +406,7 @@ def from_autograd(
         if own is not None and own.op == "unmasked":
             node.back_equation = CUSTOM_UNMASKED
         if fn in grads:
-            node.back_shape, node.back_sample, node.back_norm = _summary(grads[fn])
+            node.back_shape, node.back_sample, node.back_norm = summary(grads[fn])
         if not node.shape and kind != "weight":  # made inside an operation: the gradient it got has its shape
             node.shape = node.back_shape
         graph.nodes[ids[fn]] = node
@@ -424,7 +420,7 @@ def from_autograd(
             name = names.get(tensor_id)
             if name in ("x", "y"):  # data: no autograd node, since nothing asks for its gradient
                 if name not in graph.nodes:
-                    shape, sample, norm = _summary(values[name])
+                    shape, sample, norm = summary(values[name])
                     graph.nodes[name] = Node(name, name, "data", (), f"the data {name}", shape, sample, norm)
                 graph.edges.append(Edge(name, ids[fn], graph.nodes[name].shape))
     for node in graph.nodes.values():

@@ -46,7 +46,7 @@ from torch.overrides import TorchFunctionMode
 from . import graph as graphs
 from .config import NUMPY_STYLES
 
-SAMPLE = 4  # values shown per intermediate
+SAMPLE = graphs.SAMPLE  # values shown per intermediate
 
 
 @dataclass(frozen=True)
@@ -76,17 +76,8 @@ def _as_array(value) -> np.ndarray | None:
 
 
 def _describe(name: str, line: int, code: str, array: np.ndarray) -> Intermediate:
-    flat = array.ravel()
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging step overflows
-        norm = float(np.linalg.norm(flat.astype(np.float64))) if flat.size else 0.0
-    return Intermediate(
-        name=name,
-        line=line,
-        code=code,
-        shape=tuple(array.shape),
-        sample=tuple(float(v) for v in flat[:SAMPLE]),
-        norm=norm,
-    )
+    shape, sample, norm = graphs.summary(array)
+    return Intermediate(name=name, line=line, code=code, shape=shape, sample=sample, norm=norm)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -357,11 +348,7 @@ def _graph(trainer, tracer: _Tracer, recorder: _Recorder | None) -> graphs.StepG
     for attr in ("x", "y"):
         values[attr] = _as_array(getattr(net, attr))
     made = dict(recorder.made)
-    for cls in {type(fn)._forward_cls for fn in tracer.fired if hasattr(type(fn), "_forward_cls")} | {
-        getattr(fn, "_forward_cls", None) for fn in tracer.fired
-    }:
-        if cls is None:
-            continue
+    for cls in {getattr(fn, "_forward_cls", None) for fn in tracer.fired} - {None}:  # custom Functions
         inside = [m for code, m in recorder.inside if code is cls.forward.__code__]
         if inside:
             made[cls] = inside[-1]
@@ -421,40 +408,17 @@ def inspect_backprop(trainer, twin: bool = True) -> Inspection:
 
 def _check(trainer, tracer: _Tracer, graph: graphs.StepGraph | None) -> dict:
     """The gradient check of the step (``gradcheck.py``), each wrong gradient traced to its node."""
-    from .gradcheck import gradient_check
+    from .gradcheck import BETWEEN, gradient_check
 
     net = trainer.net
     x, y = _as_array(net.x), _as_array(net.y)
     grads = {name: _as_array(g) for name, g in net.gradients().items()}
     made = {name: made_by(graph, name) for name in tracer.start}
-    first = ""
-    if graph is not None and graph.source == "traced code":
-        first = _first_wrong(tracer.bound, tracer.start, x, y)
+    hand_written = graph is not None and graph.source == "traced code"
+    between = {name: tracer.bound[name] for name in BETWEEN if hand_written and name in tracer.bound}
     cfg = trainer.cfg
     seed = cfg.seed + trainer.steps_done
-    return gradient_check(tracer.start, grads, x, y, net.depth, cfg.dtype, seed, made, first)
-
-
-def _first_wrong(bound: dict, start: dict, x, y) -> str:
-    """In a hand-written backward pass, the first of grad_y_pred, grad_h_relu, grad_h that differs
-    from autograd's gradient of the loss at the same point (float64); "" when none does."""
-    names = ("grad_y_pred", "grad_h_relu", "grad_h")
-    if not all(name in bound for name in names) or set(start) != {"w1", "w2"}:
-        return ""
-    x_, y_ = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-    w1, w2 = (torch.tensor(start[n], dtype=torch.float64) for n in ("w1", "w2"))
-    h = (x_ @ w1).requires_grad_(True)
-    h_relu = h.clamp(min=0)
-    h_relu.retain_grad()
-    y_pred = h_relu @ w2
-    y_pred.retain_grad()
-    (y_pred - y_).pow(2).sum().backward()
-    for name, reference in zip(names, (y_pred.grad, h_relu.grad, h.grad), strict=True):
-        expected = reference.numpy()
-        scale = float(np.abs(expected).max()) or 1.0
-        if float(np.abs(bound[name].astype(np.float64) - expected).max()) / scale > 1e-3:
-            return name
-    return ""
+    return gradient_check(tracer.start, grads, x, y, net.depth, cfg.dtype, seed, made, between)
 
 
 def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGraph | None) -> dict:
