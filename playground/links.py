@@ -34,7 +34,7 @@ LINK_SETTINGS = (
     "seed",
 )
 #: Parameters that are not run settings but may appear in a link.
-PAGE_PARAMETERS = ("lecture", "hide")
+PAGE_PARAMETERS = ("lecture", "hide", "speed")
 
 
 def to_query(cfg: Config) -> dict[str, str]:

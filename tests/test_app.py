@@ -531,14 +531,14 @@ def test_the_histogram_shows_the_kind_chosen(at):
 
 
 def test_the_run_buttons_have_keys_and_lecture_mode_lists_them():
-    from playground.ui.actions import SHORTCUTS
+    from playground.ui.keys import RUN
 
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params.update({"style": "tensor", "lecture": "1"})
     app.run()
     for name in ("train", "pause", "step", "reset"):
-        assert app.button(key=f"{name}_button").proto.shortcut == SHORTCUTS[name].lower()
-    assert "Keys: **Space** Train / Pause, **S** one Step, **X** Reset." in texts(app.caption)
+        assert app.button(key=f"{name}_button").proto.shortcut == RUN[name].lower()
+    assert "Keys: **T** Train / Pause, **S** one Step, **X** Reset." in texts(app.caption)
     # Lecture mode shows what changed from the previous cell.
     assert app.toggle(key="show_diff").value
     assert "`tensor_backprop.py` against `numpy_backprop.py`" in texts(app.caption)

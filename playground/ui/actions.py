@@ -14,8 +14,11 @@ import streamlit as st
 from ..config import LIVE_SETTINGS, Config
 from ..server.pool import RunClient
 from ..server.worker import Command
+from .keys import RUN as KEYS
+from .keys import RUN_TEXT
 from .settings import RUN_SETTINGS, speed, wanted_config
 from .shared import shared
+from .visits import COOKIE, session_id
 
 
 def client() -> RunClient | None:
@@ -26,9 +29,46 @@ def drop_run(notice: str = "") -> None:
     ss = st.session_state
     if ss.get("client") is not None:
         ss.client.close()
-    ss.client = None
+    shared().visits.release(ss.get("run_token"))
+    ss.client, ss.run_token = None, None
     if notice:
         ss.notices.append(notice)
+
+
+def come_back() -> None:
+    """A page that comes after a reload (or reconnects) takes up its tab's run (``visits.py``)."""
+    ss = st.session_state
+    visits = shared().visits
+    first = "visited" not in ss
+    ss.visited = True
+    if first and ss.get("client") is None:
+        token = st.context.cookies.get(COOKIE)
+    elif ss.get("client") is not None and visits.gone(ss.get("run_token")):
+        token = ss.run_token
+    else:
+        return
+    found = visits.back(token, session_id())
+    if found is None:
+        step = visits.lost_at(token)
+        if step is not None:
+            ss.notices.append(
+                f"The run this tab showed was left alone for over {shared().pool.orphan_s:.0f} s and has "
+                f"ended, at step {step:,}. Press Train to start again."
+            )
+        return
+    c, resume = found
+    ss.client, ss.run_token = c, token
+    for name in RUN_SETTINGS:  # the settings the run trains with, whatever the URL said
+        ss[name] = getattr(c.settings, name)
+    c.poll()
+    at = f"step {c.view.state.steps_done:,}"
+    if resume:
+        c.request(Command.TRAIN, wait_for_start=False)
+    if c.active:
+        ss.notices.append(f"Welcome back: your run goes on from {at}.")
+    else:
+        state = "finished" if c.view.status.ended else "paused"
+        ss.notices.append(f"Welcome back: your run is here, {state} at {at}.")
 
 
 def sync_run(cfg: Config) -> None:
@@ -50,7 +90,9 @@ def sync_run(cfg: Config) -> None:
 
 def new_run(cfg: Config) -> RunClient:
     c = shared().pool.open(cfg)
+    shared().visits.release(st.session_state.get("run_token"))
     st.session_state.client = c
+    st.session_state.run_token = shared().visits.hold(session_id(), c)
     c.send(Command.SPEED, speed())
     send_histogram_kinds()
     return c
@@ -101,13 +143,6 @@ def act(action) -> None:
     action(cfg)
 
 
-#: Keyboard shortcuts, shown on the buttons (and listed in lecture mode). Train and Pause share one:
-#: only the enabled button of the two listens. Not arrows (sliders and radios use them) nor C and R
-#: (Streamlit's own).
-SHORTCUTS = {"train": "Space", "pause": "Space", "step": "S", "reset": "X"}
-SHORTCUTS_TEXT = "Keys: **Space** Train / Pause, **S** one Step, **X** Reset."
-
-
 def run_buttons(cfg: Config | None) -> None:
     b1, b2, b3, b4, status = st.columns([3, 3, 2, 2, 6])  # room for the keys on the buttons
     c = client()
@@ -119,44 +154,44 @@ def run_buttons(cfg: Config | None) -> None:
         type="primary",
         disabled=blocked or running,
         width="stretch",
-        help="Start, or resume a paused run. On a finished run, starts again. Key: Space.",
+        help=f"Start, or resume a paused run. On a finished run, starts again. Key: {KEYS['train']}.",
         on_click=act,
         args=(train,),
-        shortcut=SHORTCUTS["train"],
+        shortcut=KEYS["train"],
     )
     b2.button(
         "Pause",
         key="pause_button",
         disabled=not running,
         width="stretch",
-        help="Key: Space.",
+        help=f"Key: {KEYS['pause']}.",
         on_click=act,
         args=(pause,),
-        shortcut=SHORTCUTS["pause"],
+        shortcut=KEYS["pause"],
     )
     b3.button(
         "Step",
         key="step_button",
         disabled=blocked or running,
         width="stretch",
-        help="Take one step. Key: S.",
+        help=f"Take one step. Key: {KEYS['step']}.",
         on_click=act,
         args=(step,),
-        shortcut=SHORTCUTS["step"],
+        shortcut=KEYS["step"],
     )
     b4.button(
         "Reset",
         key="reset_button",
         width="stretch",
-        help="Forget the run; start again from step 0. Key: X.",
+        help=f"Forget the run; start again from step 0. Key: {KEYS['reset']}.",
         on_click=drop_run,
         args=("The run was reset.",),
-        shortcut=SHORTCUTS["reset"],
+        shortcut=KEYS["reset"],
     )
     ss = st.session_state
     with status.container():
         for notice in ss.notices:
             st.info(notice)
         if ss.get("lecture") and not ss.notices:
-            st.caption(SHORTCUTS_TEXT)
+            st.container(key="keys_hint").caption(RUN_TEXT)
     ss.notices = []

@@ -9,9 +9,8 @@ from ..config import Config
 from ..graph import StepGraph
 from ..styles import style_info
 from .actions import act, client, inspect
-
-#: The walk's keys, shown on its buttons.
-WALK_KEYS = {"back": "ArrowLeft", "next": "ArrowRight", "forward": "Home", "backward": "End"}
+from .keys import WALK as WALK_KEYS
+from .keys import WALK_TEXT
 
 
 def walk_stop() -> tuple[StepGraph, str, str] | None:
@@ -94,10 +93,15 @@ def _walk(graph: StepGraph) -> None:
     node = graph.nodes[current]
     source = "the lines the step ran" if graph.source == "traced code" else "the graph autograd built"
     moves = (  # label, key, the stop it goes to, help
-        ("Start", "forward", 0, "Back to the start of the forward pass. Key: Home."),
-        ("Back", "back", at - 1, "One node back. Key: ←."),
-        ("Next", "next", at + 1, "One node on. Key: →."),
-        ("Backprop", "backward", len(graph.forward), "Straight to the start of the backward pass. Key: End."),
+        ("Start", "forward", 0, f"Back to the start of the forward pass. Key: {WALK_KEYS['forward']}."),
+        ("Back", "back", at - 1, f"One node back. Key: {WALK_KEYS['back']}."),
+        ("Next", "next", at + 1, f"One node on. Key: {WALK_KEYS['next']}."),
+        (
+            "Backprop",
+            "backward",
+            len(graph.forward),
+            f"Straight to the start of the backward pass. Key: {WALK_KEYS['backward']}.",
+        ),
     )
     for column, (label, key, to, help_text) in zip(st.columns(len(moves)), moves, strict=True):
         column.button(
@@ -121,7 +125,7 @@ def _walk(graph: StepGraph) -> None:
     st.graphviz_chart(graph.to_dot(current, phase), width="stretch", alt=summary)
     st.caption(
         f"Read from {source}. Forward, top to bottom, each node is the value an operation made; backward, "
-        "the gradients flow back up through the same nodes. Keys: ← and → walk it, Home and End jump to each pass."
+        f"the gradients flow back up through the same nodes. {WALK_TEXT}"
     )
     # On autograd's backward pass a node shows the gradient it received; a hand-written one is its own line.
     back = phase == "backward" and graph.source == "autograd"

@@ -20,8 +20,8 @@ import streamlit as st
 from ..config import Config
 from ..server.worker import Command
 from ..styles import STYLES as STYLE_INFO
-from . import compare_view, lecture
-from .actions import client, run_buttons, sync_run
+from . import compare_view, lecture, look
+from .actions import client, come_back, run_buttons, sync_run
 from .code import code_panel
 from .downloads import downloads
 from .inspector import inspector, walk_stop
@@ -80,11 +80,13 @@ def main() -> None:
     )
     shared()
     init_state()
+    come_back()
     reconcile()
     cfg, problem = wanted_config()
     if cfg is not None:
         sync_run(cfg)
     ss = st.session_state
+    look.style(ss.run_token)
     if ss.lecture:
         lecture.style()
 

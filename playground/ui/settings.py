@@ -31,6 +31,8 @@ from .shared import shared
 RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
 
 CURVE_SPEED = 50  # steps a second, the speed a curve starts with: 500 steps in 10 s
+DEFAULT_CAP = 20  # slow motion's steps a second, until one is chosen
+SPEED_LOW, SPEED_HIGH = 1, 200  # slow motion's range, steps a second
 FAST, SLOW = SPEED_MODES = ("As fast as possible", "Slow motion")
 
 #: Controls that lecture mode can hide (their values are kept).
@@ -59,31 +61,101 @@ def mistakes_for(style: str) -> list[str]:
 
 
 def init_state() -> None:
-    """First run of a session: settings from the link (checked), else the tutorial's first cell."""
+    """Settings from the page's URL: a link, on the session's first run; an earlier URL of the page
+    after Back (or Forward), which undoes the settings changes since. Otherwise the session's."""
     ss = st.session_state
     ss.setdefault("notices", [])
     ss.setdefault("warnings", [])
+    params = st.query_params.to_dict()
     if "style" not in ss:
-        params = st.query_params.to_dict()
         if params.get("device", "cpu") != "cpu":  # the link asks for a GPU: wait to know whether one exists
             shared().devices_known.wait(timeout=30)
-        cfg, warnings = links.from_query(params, shared().devices[0], shared().limits)
-        for name in RUN_SETTINGS:
-            ss[name] = getattr(cfg, name)
-        ss.warnings += [f"From the link: {w}" for w in warnings]
-    if "lecture" not in ss:
-        params = st.query_params
-        ss.lecture = params.get("lecture", "").lower() in ("1", "true", "yes", "on")
-        asked = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
-        ss.hide = [h for h in asked if h in HIDEABLE]
-        for h in sorted(set(asked) - set(HIDEABLE)):
-            ss.warnings.append(f"From the link: hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
-    ss.setdefault("show_diff", ss.lecture)  # lecture mode shows what changed from the previous cell
+        ss.warnings += [f"From the link: {w}" for w in read_link(params)]
+        ss.show_diff = ss.lecture  # lecture mode shows what changed from the previous cell
+    elif params != ss.get("url"):  # the browser went Back (or Forward) to another of the page's URLs
+        before = page_settings()
+        read_link(params)
+        after = page_settings()
+        changed = [
+            f"{name} {_shown(before[name])} → {_shown(after[name])}" for name in before if before[name] != after[name]
+        ]
+        if changed:
+            ss.notices.append(f"Back to earlier settings: {', '.join(changed)}.")
+    ss.url = params
     ss.setdefault("hist_kind", "gradients")
-    curve = ss.data in CURVE_DATA  # a curve trains in a blink: slow motion, to watch it fit
-    ss.setdefault("speed_mode", SLOW if curve else FAST)
-    ss.setdefault("speed_cap", CURVE_SPEED if curve else 20)
     ss.setdefault("client", None)  # the run (actions.py)
+    ss.setdefault("run_token", None)  # its token (visits.py)
+
+
+def page_settings() -> dict:
+    """What a page's URL holds: the run settings, lecture mode and its hidden controls, the speed."""
+    ss = st.session_state
+    values = {name: ss[name] for name in RUN_SETTINGS}
+    return {**values, "lecture": ss.lecture, "hide": list(ss.hide), "speed": speed_text()}
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(value) or "none"
+    return str(value)
+
+
+def read_link(params: dict) -> list[str]:
+    """Set the run settings, lecture mode, the hidden controls and the speed from a URL's query
+    parameters, each checked; returns a warning for each value it replaced."""
+    ss = st.session_state
+    cfg, warnings = links.from_query(params, shared().devices[0], shared().limits)
+    for name in RUN_SETTINGS:
+        ss[name] = getattr(cfg, name)
+    lecture = _flag(params.get("lecture", ""))
+    if lecture != ss.get("lecture"):
+        ss.show_diff = lecture
+    ss.lecture = lecture
+    asked = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
+    ss.hide = [h for h in asked if h in HIDEABLE]
+    for h in sorted(set(asked) - set(HIDEABLE)):
+        warnings.append(f"hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
+    (ss.speed_mode, ss.speed_cap), warning = parse_speed(params.get("speed"), cfg.data)
+    if warning:
+        warnings.append(warning)
+    return warnings
+
+
+def _flag(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes", "on")
+
+
+def default_speed(data: str) -> tuple[str, int]:
+    """The speed a run starts with: slow motion on a curve, which trains in a blink otherwise."""
+    return (SLOW, CURVE_SPEED) if data in CURVE_DATA else (FAST, DEFAULT_CAP)
+
+
+def parse_speed(text: str | None, data: str) -> tuple[tuple[str, int], str]:
+    """A link's ``speed``: ``fast``, or slow motion's steps a second; and a warning if it is bad."""
+    if text is None:
+        return default_speed(data), ""
+    if text.strip().lower() == "fast":
+        return (FAST, default_speed(data)[1]), ""
+    try:
+        cap = int(text)
+    except ValueError:
+        cap = None
+    if cap is None or not SPEED_LOW <= cap <= SPEED_HIGH:
+        mode, cap = default_speed(data)
+        using = "fast" if mode == FAST else f"{cap}"
+        return default_speed(data), (
+            f"speed: {text!r} is not fast or a whole number of steps a second from {SPEED_LOW} to "
+            f"{SPEED_HIGH}; using {using}."
+        )
+    return (SLOW, cap), ""
+
+
+def speed_text() -> str:
+    """The speed as a link writes it."""
+    ss = st.session_state
+    return "fast" if ss.speed_mode == FAST else str(int(ss.speed_cap))
 
 
 def reconcile() -> None:
@@ -222,8 +294,8 @@ def sidebar() -> None:
         )
         sb.slider(
             "Steps per second",
-            1,
-            200,
+            SPEED_LOW,
+            SPEED_HIGH,
             int(ss.speed_cap),
             key="speed_cap",
             disabled=ss.speed_mode != SLOW,
@@ -258,16 +330,44 @@ def speed() -> float | None:
     return float(ss.speed_cap) if ss.speed_mode == SLOW else None
 
 
-def share_link(cfg: Config) -> None:
-    """Keep the page's URL equal to the settings, and offer the link to copy."""
-    query = links.to_query(cfg)
+def page_query(cfg: Config) -> dict[str, str]:
+    """The URL's query parameters for this page: the run settings, and lecture mode, its hidden
+    controls and the speed where they are not the defaults."""
     ss = st.session_state
-    extra = {"lecture": "1"} if ss.lecture else {}
-    if ss.lecture and ss.hide:
-        extra["hide"] = ",".join(ss.hide)
-    if st.query_params.to_dict() != {**query, **extra}:
-        st.query_params.from_dict({**query, **extra})
+    query = links.to_query(cfg)
+    if ss.lecture:
+        query["lecture"] = "1"
+        if ss.hide:
+            query["hide"] = ",".join(ss.hide)
+    mode, cap = default_speed(cfg.data)
+    if speed_text() != ("fast" if mode == FAST else str(cap)):
+        query["speed"] = speed_text()
+    return query
+
+
+def _meaning(params: dict) -> tuple:
+    """What a URL's query parameters set, however they are written."""
+    cfg, _ = links.from_query(params, shared().devices[0], shared().limits)
+    hide = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
+    lecture = _flag(params.get("lecture", ""))
+    return links.to_query(cfg), lecture, hide if lecture else [], parse_speed(params.get("speed"), cfg.data)[0]
+
+
+def share_link(cfg: Config) -> None:
+    """Keep the page's URL equal to the settings, and offer the link to copy.
+
+    The URL is written only when it no longer says what the page shows: each write is a step the
+    browser's Back undoes (``init_state``), so opening the page, or a link that leaves settings
+    out, adds none.
+    """
+    query = page_query(cfg)
+    ss = st.session_state
+    params = st.query_params.to_dict()
+    if params != query and _meaning(params) != _meaning(query):
+        st.query_params.from_dict(query)
+        params = query
+    ss.url = params
     base = str(st.context.url or "").split("?")[0] or "http://localhost:8501/"
     with st.sidebar.expander("Share this setup"):
         st.caption("This link reopens these settings (copy button at the right of the box):")
-        st.code(f"{base}?{urlencode({**query, **extra})}", language=None, wrap_lines=True)
+        st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)

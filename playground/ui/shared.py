@@ -15,6 +15,7 @@ from ..devices import known_without_torch
 from ..server.launch import warm_up
 from ..server.pool import Pool
 from ..server.worker import probe_devices
+from .visits import Visits
 
 
 class Shared:
@@ -22,6 +23,7 @@ class Shared:
         self.limits = limits
         self.problem = problem  # a bad server setting, said on every page
         self.pool = Pool(limits)
+        self.visits = Visits()  # which page shows which run (a reload finds its run)
         # Known at once for a CPU-only build of torch; otherwise a worker is asked (_prepare), and
         # a page drawn before it answers reruns itself when it does (page.devices_found).
         known = known_without_torch()
