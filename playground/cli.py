@@ -123,7 +123,7 @@ def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = N
         from .export import run_json
 
         with open(save, "w", encoding="utf-8") as handle:
-            handle.write(run_json(cfg, trainer.changes, trainer.history, version))
+            handle.write(run_json(cfg, trainer.changes, trainer.history, trainer.per_step, version))
     if trainer.status == Status.DIVERGED:
         print(trainer.message, file=sys.stderr)
         return 1

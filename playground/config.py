@@ -428,8 +428,8 @@ class Config:
         data = self.n * self.d_in + self.n * self.d_out
         # weights, grads, a copy for the update ratio, two optimizer buffers (Adam)
         elements = data + 5 * params + activations
-        # Problem generation makes float64 copies on the CPU first.
-        return (elements * itemsize + (data + params) * 8) / 2**20
+        # Problem generation makes float64 copies on the CPU first; every step's loss and depth is kept.
+        return (elements * itemsize + (data + params) * 8 + self.steps * 9) / 2**20
 
     @property
     def uses_optimizer(self) -> bool:

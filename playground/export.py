@@ -1,14 +1,17 @@
 """Download a run, and read one back: the one reader of run files.
 
-    history_csv(trainer.history)          # step, loss, lr, then the other columns, sorted
-    text = run_json(start_config, trainer.changes, trainer.history)
+    history_csv(trainer.history, trainer.per_step, start_config, trainer.changes)  # a row per step
+    text = run_json(start_config, trainer.changes, trainer.history, trainer.per_step)
     run = load_run(text)                  # run.config, run.changes, run.history
 
 A run file is ``{"format": "backprop-playground-run", "version": 3, "config":
 {...}, "changes": [{"step": 100, "setting": "lr", "value": 1e-05}, ...],
 "history": {"step": [...], "loss": [...], "lr": [...], ...}}``: the settings
 the run started with, every live change with the step it took effect, and what
-it recorded. ``python -m playground train --config run.json`` replays it, the
+it recorded: a row for every step, with its loss and learning rate (and DynamicNet's
+depth), and the statistics on the steps that recorded them (every ``stats_every`` steps,
+thinned to at most ``history.HISTORY_ROWS`` rows in a long run), empty elsewhere.
+The CSV is the same table. ``python -m playground train --config run.json`` replays it, the
 changes included: the engine is deterministic, so the replay's losses equal the
 file's. Files of versions 1 (no changes) and 2 still read and replay exactly: their starting
 numbers came from torch's generator, which ``Run.legacy_numbers`` asks the trainer for
@@ -46,6 +49,31 @@ def _names(history) -> list[str]:
     return first + sorted(name for name in names if name not in first)
 
 
+def learning_rates(config: Config, changes: Sequence[Change], steps: int) -> np.ndarray:
+    """The learning rate of each of the first ``steps`` steps: the config's, then each change's from its step."""
+    rates = np.full(steps, config.lr)
+    for change in sorted((c for c in changes if c.setting == "lr"), key=lambda c: c.step):
+        rates[change.step :] = change.value
+    return rates
+
+
+def table(history, per_step=None, config: Config | None = None, changes: Sequence[Change] = ()) -> dict:
+    """The columns of an export. With ``per_step`` (and the config and changes), a row for every
+    step, the statistics on the rows of the steps that recorded them; without, the history's rows."""
+    if per_step is None or not len(per_step):
+        return {name: history[name] for name in _names(history)}
+    steps = len(per_step)
+    columns = {"step": np.arange(steps), **per_step.columns(), "lr": learning_rates(config, changes, steps)}
+    kept = history["step"].astype(np.int64) if "step" in history else np.zeros(0, dtype=np.int64)
+    for name in _names(history):
+        if name not in columns:
+            column = np.full(steps, np.nan)
+            column[kept] = history[name]
+            columns[name] = column
+    first = [name for name in ("step", "loss", "lr") if name in columns]
+    return {name: columns[name] for name in first + sorted(set(columns) - set(first))}
+
+
 def _whole(values: np.ndarray) -> bool:
     """Whether every number in the column (NaN aside) is a whole number, printable as one."""
     if values.dtype.kind in "iu":
@@ -54,8 +82,8 @@ def _whole(values: np.ndarray) -> bool:
     return bool(np.all(finite == np.round(finite)) and np.all(np.abs(finite) < _EXACT_INT))
 
 
-def _columns(history) -> dict[str, tuple[np.ndarray, bool]]:
-    return {name: (history[name], _whole(history[name])) for name in _names(history)}
+def _columns(columns: dict) -> dict[str, tuple[np.ndarray, bool]]:
+    return {name: (values, _whole(values)) for name, values in columns.items()}
 
 
 def _cell(value, whole: bool) -> str:
@@ -67,15 +95,15 @@ def _cell(value, whole: bool) -> str:
     return repr(value)
 
 
-def history_csv(history) -> str:
-    """The run's history as CSV text: one row per kept step, NaN as an empty cell."""
-    columns = _columns(history)
+def history_csv(history, per_step=None, config: Config | None = None, changes: Sequence[Change] = ()) -> str:
+    """The run as CSV text (the columns of ``table``), NaN as an empty cell."""
+    columns = _columns(table(history, per_step, config, changes))
     if not columns:
         return ""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    for row in range(len(history)):
+    for row in range(len(next(iter(columns.values()))[0])):
         writer.writerow(_cell(values[row], whole) for values, whole in columns.values())
     return out.getvalue()
 
@@ -87,14 +115,15 @@ def _json_value(value, whole: bool):
     return int(value) if whole else value
 
 
-def run_json(config: Config, changes: Sequence[Change], history, version: int = VERSION) -> str:
+def run_json(config: Config, changes: Sequence[Change], history, per_step=None, version: int = VERSION) -> str:
     """The run as a JSON document that ``load_run`` and ``python -m playground train --config`` read.
 
     ``config`` is what the run started with; ``changes`` what changed during it (``Trainer.changes``);
+    ``per_step``, every step's loss (``Trainer.per_step``; without it, the history's rows alone);
     ``version`` an older one for a replay of an older file, whose numbers are that version's.
     """
     columns = {}
-    for name, (values, whole) in _columns(history).items():
+    for name, (values, whole) in _columns(table(history, per_step, config, changes)).items():
         columns[name] = [_json_value(v, whole) for v in values]
     document = {
         "format": FORMAT,

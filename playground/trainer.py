@@ -38,7 +38,7 @@ import numpy as np
 
 from . import curves
 from .config import CURVE_DATA, LIVE_SETTINGS, NUMPY_STYLES, SETTINGS_BY_NAME, Config, ConfigError
-from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
+from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
@@ -75,6 +75,7 @@ class Trainer:
         self.kept = False  # whether the history kept the last step's row
         self.last_histograms: dict | None = None  # the histogram row of the last step, if any
         self.history = Log(HISTORY_ROWS)
+        self.per_step = PerStep()  # every step's loss (and depth), for the exports
         self.histograms = Log(HISTOGRAM_ROWS, every=cfg.hist_every)
         self.stats = GradientStats(self.net) if statistics else None  # it keeps copies of the weights
         self.binning = Histograms(cfg.hist_bins)
@@ -166,6 +167,7 @@ class Trainer:
             row["depth"] = depth
         if detailed:
             row.update(self.stats.measure(self.net))
+        self.per_step.append(loss, depth)
         self.steps_done = t + 1
         self.last = row
         self.kept = self.history.append(row)

@@ -1,7 +1,7 @@
-"""In Chromium: a step's graph walked forward and back with the arrow keys, the highlight moving in
-the graph (the rendered SVG) and in the code (the highlighted line), for a NumPy step and a
-DynamicNet step; and a classic mistake run from a link, its diff shown and the gradient check's
-verdict on it."""
+"""In Chromium: a step's graph walked forward and back with its keys (B and N, Shift for the
+ends), the highlight moving in the graph (the rendered SVG) and in the code (the highlighted
+line), for a NumPy step and a DynamicNet step; and a classic mistake run from a link, its diff
+shown and the gradient check's verdict on it."""
 
 from __future__ import annotations
 
@@ -80,13 +80,13 @@ def test_a_numpy_step_walks_forward_and_back_with_the_keys(page, server):
     for index, (phase, node_id) in enumerate(stops):
         count = len(graph.forward) if phase == "forward" else len(graph.backward)
         number = index + 1 if phase == "forward" else index - len(graph.forward) + 1
-        press_until(page, "ArrowRight", f"{phase.capitalize()} pass, {number} of {count}: {node_id}")
+        press_until(page, "n", f"{phase.capitalize()} pass, {number} of {count}: {node_id}")
         highlighted(page, node_id)
         code_at(page, graph.nodes[node_id].lines)  # and the code follows
     assert [p for p, _ in stops].count("backward") == 5  # grad_y_pred ... grad_w1
     # Back: from the first backward node to the loss, the last of the forward pass.
-    press_until(page, "ArrowLeft", "Backward pass, 1 of 5: grad_y_pred")
-    press_until(page, "ArrowLeft", "Forward pass, 8 of 8: loss")
+    press_until(page, "b", "Backward pass, 1 of 5: grad_y_pred")
+    press_until(page, "b", "Forward pass, 8 of 8: loss")
     highlighted(page, "loss")
     code_at(page, graph.nodes["loss"].lines)
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -101,17 +101,17 @@ def test_a_dynamic_step_shows_its_depth_and_walks_back_through_the_shared_weight
     assert sorted(titles) == sorted(graph.nodes)
     assert graph.uses("middle_linear.weight") == graph.depth  # one edge for each use of the shared weight
     first_op = next(n for n in graph.forward if graph.nodes[n].kind == "op" and graph.nodes[n].lines)
-    press_until(page, "ArrowRight", f": {first_op}")
+    press_until(page, "n", f": {first_op}")
     highlighted(page, first_op)
     code_at(page, graph.nodes[first_op].lines)
-    # Straight into the backward pass (End): the loss's node first, at the line that calls backward().
+    # Straight into the backward pass (Shift+N): the loss's node first, at the line that calls backward().
     loss = graph.backward[0]
-    press_until(page, "End", f"Backward pass, 1 of {len(graph.backward)}: {loss}")
+    press_until(page, "Shift+N", f"Backward pass, 1 of {len(graph.backward)}: {loss}")
     highlighted(page, loss)
     code_at(page, graph.nodes[loss].back_lines)
-    press_until(page, "ArrowLeft", f"Forward pass, {len(graph.forward)} of {len(graph.forward)}")
+    press_until(page, "b", f"Forward pass, {len(graph.forward)} of {len(graph.forward)}")
     highlighted(page, graph.forward[-1])
-    press_until(page, "Home", f"Forward pass, 1 of {len(graph.forward)}")
+    press_until(page, "Shift+B", f"Forward pass, 1 of {len(graph.forward)}")
     highlighted(page, graph.forward[0])
     assert page.locator('[data-testid="stException"]').count() == 0
 

@@ -41,12 +41,12 @@ def test_a_sine_fit_trains_from_the_keyboard_and_the_code_shows_what_changed(pag
     assert page.get_by_label("Input size (D_in)").is_disabled()
 
     page.locator("h1").click()  # the page has the focus, no widget
-    page.keyboard.press("Space")  # Train (slow motion, 50 steps a second, as a curve starts)
-    wait_until(lambda: step(page) >= 60, 30, "Space did not start training")
+    page.keyboard.press("t")  # Train (slow motion, 50 steps a second, as a curve starts)
+    wait_until(lambda: step(page) >= 60, 30, "T did not start training")
     titles.filter(has_text=re.compile(r"Fit of y = sin\(x\) after \d+ steps")).first.wait_for()
     legend = page.locator('[data-testid="stPlotlyChart"] .legend')
     assert legend.filter(has_text="network").count() and legend.filter(has_text="kinks").count()
-    page.keyboard.press("Space")  # Pause
+    page.keyboard.press("t")  # Pause
     train.and_(page.locator(":enabled")).wait_for(timeout=15_000)
     time.sleep(0.5)
     paused = step(page)

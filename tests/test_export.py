@@ -47,6 +47,43 @@ def test_csv_round_trip(trained):
     assert [row[0] for row in body] == [str(t) for t in range(30)]  # steps as whole numbers
 
 
+def test_a_long_run_exports_every_step_and_its_last():
+    """The history thins itself in a long run (every 16th step at 20,000): the export still has a
+    row for every step, with its loss and the learning rate it used, the last step included, and
+    the statistics on the rows of the steps that kept them."""
+    cfg = Config.for_style("numpy", steps=20_000, n=8, d_in=4, hidden=6, d_out=2, lr=1e-3)
+    trainer = Trainer(cfg, [Change(3_470, "lr", 2e-4)])
+    losses = [trainer.step()["loss"] for _ in range(cfg.steps)]
+    assert trainer.history.every == 16 and len(trainer.history) < 2_000
+    rows = list(csv.DictReader(io.StringIO(history_csv(trainer.history, trainer.per_step, cfg, trainer.changes))))
+    assert [int(r["step"]) for r in rows] == list(range(20_000))
+    assert [float(r["loss"]) for r in rows] == losses  # exact, the last step's among them
+    assert {float(r["lr"]) for r in rows[:3_470]} == {1e-3} and {float(r["lr"]) for r in rows[3_470:]} == {2e-4}
+    kept = trainer.history
+    for name in ("w1.grad_norm", "lr", "loss"):
+        got = [_cell_value(rows[int(t)][name]) for t in kept["step"]]
+        np.testing.assert_array_equal(got, kept[name], err_msg=name)  # exact, NaN where NaN
+    unkept = [r for r in rows if int(r["step"]) % 16]
+    assert unkept and all(r["w1.grad_norm"] == "" for r in unkept)
+    history = load_run(run_json(cfg, trainer.changes, trainer.history, trainer.per_step)).history
+    assert history["loss"] == losses and len(history["w1.grad_norm"]) == 20_000
+
+
+def test_the_page_exports_what_the_engine_does():
+    """The page's mirror of a run (its updates) exports the same bytes as the trainer."""
+    from playground.server.worker import Hosted, RunView
+
+    cfg = Config.for_style("dynamic", steps=300, threads=1, **SMALL)
+    hosted, view = Hosted(1, Trainer(cfg, [Change(120, "lr", 1e-5)])), RunView(cfg)
+    while not hosted.trainer.finished:
+        hosted.train(37)
+        view.apply(hosted.update())
+    trainer = hosted.trainer
+    engine = history_csv(trainer.history, trainer.per_step, cfg, trainer.changes)
+    assert history_csv(view.history, view.per_step, view.config, view.state.changes) == engine
+    assert engine.count("\n") == 301 and "depth" in engine.splitlines()[0]
+
+
 def test_csv_skips_two_dimensional_columns(trained):
     text = history_csv(trained.histograms)
     header = next(csv.reader(io.StringIO(text)))

@@ -79,6 +79,8 @@ class Update:
     error: str = ""  # the run could not start; nothing else is set
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
     fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
+    losses: object = None  # every step's loss since the last update (an array), and depth (or None)
+    depths: object = None
 
 
 #: A training process warms the optimizers this long after it starts, once nothing trains: not
@@ -110,6 +112,12 @@ class Hosted:
         self.dirty = True  # something to send
         self.heard = time.monotonic()
         self.fit_sent = -1  # the step of the last fit sent
+        self.steps_sent = 0  # steps whose loss the page has
+
+    @property
+    def unsent(self) -> bool:
+        """Whether it recorded something its page has not had."""
+        return bool(self.rows) or len(self.trainer.per_step) > self.steps_sent
 
     def command(self, ack: int, command: Command, args: tuple) -> None:
         trainer = self.trainer
@@ -199,6 +207,8 @@ class Hosted:
         if trainer.steps_done != self.fit_sent:
             update.fit = trainer.fit()
             self.fit_sent = trainer.steps_done
+        update.losses, update.depths = trainer.per_step.since(self.steps_sent)
+        self.steps_sent = len(trainer.per_step)
         self.rows, self.hists, self.inspected = [], [], None
         self.last_flush, self.dirty = now, False
         return update
@@ -300,7 +310,7 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
         order = [i for i in training if i not in order] + [i for i in order if i in training]
         for run_id in list(order):
             run = runs[run_id]
-            if run.rows and now - run.last_flush > FLUSH_S and not _writable(conn):
+            if run.unsent and now - run.last_flush > FLUSH_S and not _writable(conn):
                 continue  # the server is behind: let it catch up before training on
             try:
                 run.turn(CHUNK_S)
@@ -312,7 +322,7 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
         if order:
             order.append(order.pop(0))
         for run_id, run in runs.items():
-            if run.dirty and not run.running and run.rows:
+            if run.dirty and not run.running and run.unsent:
                 send(run_id, run.update())
         capped = [run for run in runs.values() if run.running and run.cap]
         if capped and len(capped) == len(training):  # only slow-motion runs: sleep until one is due
@@ -367,14 +377,16 @@ class RunView:
     state: Update = field(default_factory=Update)
     history: object = None
     histograms: object = None
+    per_step: object = None  # every step's loss (history.PerStep)
     inspected: dict | None = None  # the last inspected step (inspect_step.Inspection.to_dict)
     error: str = ""  # why the run stopped or could not start
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
     def __post_init__(self):
-        from ..history import HISTOGRAM_ROWS, HISTORY_ROWS, Log
+        from ..history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
 
         self.history = Log(HISTORY_ROWS)
+        self.per_step = PerStep()
         self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)
         self.state.learning_rate = self.config.lr
 
@@ -394,9 +406,12 @@ class RunView:
             self.history.append(row)
         for row in update.hists:
             self.histograms.append(row)
+        if update.losses is not None and len(update.losses):
+            self.per_step.extend(update.losses, update.depths)
         if update.inspected is not None:  # sent once, with the step it describes
             self.inspected = update.inspected
         if update.fit is not None:  # sent when it changed
             self.fit = update.fit
         update.rows, update.hists, update.inspected, update.fit = [], [], None, None  # kept above
+        update.losses = update.depths = None
         self.state = update

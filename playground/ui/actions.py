@@ -47,7 +47,13 @@ def come_back() -> None:
         token = ss.run_token
     else:
         return
-    found = visits.back(token, session_id())
+    # After a reload the URL holds the run's settings; a tab that opened another link starts afresh.
+    url = {name: ss[name] for name in RUN_SETTINGS}
+
+    def fits(c: RunClient) -> bool:
+        return not first or all(getattr(c.settings, name) == value for name, value in url.items())
+
+    found = visits.back(token, session_id(), fits)
     if found is None:
         step = visits.lost_at(token)
         if step is not None:
@@ -58,8 +64,6 @@ def come_back() -> None:
         return
     c, resume = found
     ss.client, ss.run_token = c, token
-    for name in RUN_SETTINGS:  # the settings the run trains with, whatever the URL said
-        ss[name] = getattr(c.settings, name)
     c.poll()
     at = f"step {c.view.state.steps_done:,}"
     if resume:

@@ -1,4 +1,4 @@
-"""The run as files: CSV (per-step loss, learning rate and statistics) and replayable JSON.
+"""The run as files: CSV (every step's loss and learning rate, and the statistics) and replayable JSON.
 
 The files are made once per state of the run and handed to Streamlit as bytes, with
 ``on_click="ignore"``: a click downloads and does not rerun the page. (With a function as
@@ -20,8 +20,8 @@ def files(view: RunView) -> tuple[bytes, bytes]:
     stamp = (id(view), view.state.steps_done, len(view.state.changes), view.history.every)
     cached = ss.get("_export")
     if cached is None or cached[0] != stamp:
-        csv = export.history_csv(view.history).encode()
-        run = export.run_json(view.config, view.state.changes, view.history).encode()
+        csv = export.history_csv(view.history, view.per_step, view.config, view.state.changes).encode()
+        run = export.run_json(view.config, view.state.changes, view.history, view.per_step).encode()
         cached = ss["_export"] = (stamp, csv, run)
     return cached[1], cached[2]
 

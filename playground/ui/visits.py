@@ -77,12 +77,13 @@ class Visits:
         with self.lock:
             self.visits.pop(token, None)
 
-    def back(self, token: str | None, session: str | None) -> tuple[RunClient, bool] | None:
+    def back(self, token: str | None, session: str | None, fits=lambda client: True) -> tuple[RunClient, bool] | None:
         """The run of ``token`` for ``session``, if it is this session's or its own session has gone
-        (a reload, a reconnect), and whether it goes on training; None if it cannot be taken."""
+        (a reload, a reconnect), and ``fits`` it; and whether it goes on training. None if it
+        cannot be taken."""
         with self.lock:
             visit = self.visits.get(token) if token and session else None
-            if visit is None or not visit.client.alive:
+            if visit is None or not visit.client.alive or not fits(visit.client):
                 return None
             if visit.session != session and self.is_open(visit.session):
                 return None  # another open page shows it
