@@ -181,12 +181,36 @@ def test_step_matches_the_engine(at):
     assert metrics(at)["Loss"] == f"{rows[-1]['loss']:.4g}"
 
 
-def test_structural_change_resets_the_run_and_says_so(at):
+def test_structural_change_ends_the_run_says_so_and_keeps_its_charts(at):
     at.button(key="step_button").click().run()
     assert metrics(at)["Step"] == "1"
     at.number_input(key="hidden").set_value(50).run()
-    assert metrics(at)["Step"] == "0"
-    assert "You changed hidden: the run was reset." in texts(at.info)
+    assert at.session_state["client"] is None
+    assert metrics(at)["Step"] == "1"  # the ended run stays on show
+    assert "You changed hidden: the run ended at step 1. Its charts stay until Train starts a new one." in texts(
+        at.info
+    )
+    assert "The run shown ended at step 1" in texts(at.info)
+    assert at.get("download_button")  # and it can still be downloaded
+    at.button(key="step_button").click().run()
+    assert metrics(at)["Step"] == "1" and at.session_state["client"].view.config.hidden == 50
+    assert "The run shown ended" not in texts(at.info)
+
+
+def test_a_style_change_names_the_style_alone(at):
+    at.button(key="step_button").click().run()
+    at.selectbox(key="style").select("optim").run()  # loads optim's rate, optimizer and dtype too
+    assert "You changed style: the run ended at step 1." in texts(at.info)
+
+
+def test_steps_below_the_run_say_it_is_finished_and_train_says_it_starts_anew(at):
+    for _ in range(3):
+        at.button(key="step_button").click().run()
+    at.number_input(key="steps").set_value(2).run()
+    assert "Steps is now 2, and the run has taken 3: it is finished." in texts(at.info)
+    at.button(key="step_button").click().run()
+    assert "A new run, from step 0: the last one ended at step 3." in texts(at.info)
+    assert metrics(at)["Step"] == "1"
 
 
 def test_learning_rate_change_keeps_the_run(at):

@@ -16,7 +16,7 @@ from ..server.pool import RunClient
 from ..server.worker import Command
 from .keys import RUN as KEYS
 from .keys import RUN_TEXT
-from .settings import RUN_SETTINGS, speed, wanted_config
+from .settings import RUN_SETTINGS, loaded_with, speed, wanted_config
 from .shared import shared
 from .visits import COOKIE, session_id
 
@@ -25,10 +25,12 @@ def client() -> RunClient | None:
     return st.session_state.get("client")
 
 
-def drop_run(notice: str = "") -> None:
+def drop_run(notice: str = "", keep_charts: bool = False) -> None:
+    """End the run. With ``keep_charts``, the page goes on showing it until a new run starts."""
     ss = st.session_state
     if ss.get("client") is not None:
         ss.client.close()
+    ss.ended_view = ss.client.view if keep_charts and ss.get("client") is not None else None
     shared().visits.release(ss.get("run_token"))
     ss.client, ss.run_token = None, None
     if notice:
@@ -81,10 +83,23 @@ def sync_run(cfg: Config) -> None:
     if c is None:
         return
     sent = c.settings  # the run's settings as last sent (the run started from c.view.config)
-    structural = [n for n in RUN_SETTINGS if n not in LIVE_SETTINGS and getattr(sent, n) != getattr(cfg, n)]
-    if structural:
-        drop_run(f"You changed {', '.join(structural)}: the run was reset.")
+    changed = [n for n in RUN_SETTINGS if getattr(sent, n) != getattr(cfg, n)]
+    if any(n not in LIVE_SETTINGS for n in changed):
+        # Name what the visitor changed, not the defaults a style or data loaded with it.
+        loaded = {n for first in changed for n in loaded_with(first, cfg.style)}
+        named = ", ".join(n for n in changed if n not in loaded)
+        why = "You went back to earlier settings" if st.session_state.get("went_back") else f"You changed {named}"
+        step = c.view.state.steps_done
+        drop_run(
+            f"{why}: the run ended at step {step:,}. Its charts stay until Train starts a new one.",
+            keep_charts=step > 0,
+        )
         return
+    if sent.steps != cfg.steps and c.view.state.steps_done >= cfg.steps and not c.view.status.ended:
+        st.session_state.notices.append(
+            f"Steps is now {cfg.steps:,}, and the run has taken {c.view.state.steps_done:,}: it is finished. "
+            "Raise Steps to go on, or press Train for a new run."
+        )
     if sent.lr != cfg.lr:
         c.send(Command.LR, cfg.lr)
     if sent.steps != cfg.steps:
@@ -95,6 +110,7 @@ def sync_run(cfg: Config) -> None:
 def new_run(cfg: Config) -> RunClient:
     c = shared().pool.open(cfg)
     shared().visits.release(st.session_state.get("run_token"))
+    st.session_state.ended_view = None
     st.session_state.client = c
     st.session_state.run_token = shared().visits.hold(session_id(), c)
     c.send(Command.SPEED, speed())
@@ -113,7 +129,7 @@ def current_run() -> RunClient | None:
     """The run to act on; a run that has ended is dropped, so the next action starts a new one."""
     c = client()
     if c is not None and (c.view.status.ended or not c.alive):
-        drop_run()
+        drop_run(f"A new run, from step 0: the last one ended at step {c.view.state.steps_done:,}.")
         return None
     return c
 

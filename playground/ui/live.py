@@ -91,11 +91,14 @@ def _session_is_open() -> bool:
 class LiveView:
     """The placeholders of everything that moves, and their drawing."""
 
-    def __init__(self, view: RunView | None, client: RunClient | None = None, cfg: Config | None = None):
+    def __init__(
+        self, view: RunView | None, client: RunClient | None = None, cfg: Config | None = None, ended: bool = False
+    ):
         # The same elements in every script run, whatever the state: while a run trains the script
         # does not end, and an element that moved would linger as a greyed-out copy until it does.
         self.view = view
         self.client = client
+        self.ended = ended and view is not None  # a run a settings change ended, still on show
         self.cfg = view.config if view is not None else cfg
         self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
         self.status = st.empty()
@@ -197,6 +200,11 @@ class LiveView:
                 f"**Waiting in line: place {waiting.position} of {waiting.length}**, about "
                 f"{waiting.wait_s:.0f} s. The server trains {at_once} run{'s' if at_once > 1 else ''} at once; "
                 "yours starts by itself. Pause leaves the line."
+            )
+        elif self.ended:
+            self.status.info(
+                f"The run shown ended at step {view.state.steps_done:,} when its settings changed. "
+                "**Train** starts a new one with the settings now in the sidebar."
             )
         elif view.error:
             self.status.error(f"The run stopped: {view.error}")

@@ -122,13 +122,15 @@ def main() -> None:
         # On a projector the charts take the whole width and the code goes below them.
         left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
         with left:
-            live = LiveView(c.view if c else None, c, cfg)
-            if c is not None:
+            # A run that a settings change ended stays on show (and for download) until the next starts.
+            shown = c.view if c else ss.get("ended_view")
+            live = LiveView(shown, c, cfg, ended=c is None)
+            if shown is not None:
                 live.draw_fast()
                 live.draw_slow()
             inspector(cfg)
             with st.empty().container():
-                downloads(c.view if c else None)
+                downloads(shown)
         with right:
             if ss.lecture:
                 lecture.mistake_presets()

@@ -67,12 +67,14 @@ def init_state() -> None:
     ss.setdefault("notices", [])
     ss.setdefault("warnings", [])
     params = st.query_params.to_dict()
-    if "style" not in ss:
+    first = "style" not in ss
+    if first:
         if params.get("device", "cpu") != "cpu":  # the link asks for a GPU: wait to know whether one exists
             shared().devices_known.wait(timeout=30)
         ss.warnings += [f"From the link: {w}" for w in read_link(params)]
         ss.show_diff = ss.lecture  # lecture mode shows what changed from the previous cell
-    elif params != ss.get("url"):  # the browser went Back (or Forward) to another of the page's URLs
+    ss.went_back = not first and params != ss.get("url")
+    if ss.went_back:  # the browser went Back (or Forward) to another of the page's URLs
         before = page_settings()
         read_link(params)
         after = page_settings()
@@ -169,12 +171,21 @@ def reconcile() -> None:
     ss.notices += notes
 
 
+def loaded_with(name: str, style: str) -> tuple[str, ...]:
+    """The settings that choosing ``name`` (a style, data) loads defaults for."""
+    if name == "style":
+        return (*STYLE_DEFAULTS[style], "momentum", "dtype")
+    if name == "data":
+        return (*CURVE_SIZES, "lr")
+    return ()
+
+
 def on_style_change() -> None:
     """Choosing a style loads its tutorial defaults (learning rate, optimizer, precision); on a
     curve, the style's learning rate for it."""
     ss = st.session_state
     defaults = Config.for_style(ss.style, data=ss.data).to_dict()
-    for name in (*STYLE_DEFAULTS[ss.style], "momentum", "dtype"):
+    for name in loaded_with("style", ss.style):
         ss[name] = defaults[name]
     ss.notices.append(f"Loaded the tutorial's defaults for {STYLE_INFO[ss.style].title}.")
 
@@ -183,7 +194,7 @@ def on_data_change() -> None:
     """Choosing data loads its sizes (a curve: one input, one output) and the style's learning rate for it."""
     ss = st.session_state
     defaults = Config.for_style(ss.style, data=ss.data).to_dict()
-    for name in (*CURVE_SIZES, "lr"):
+    for name in loaded_with("data", ss.style):
         ss[name] = defaults[name]
     sizes = ", ".join(f"{name} {defaults[name]}" for name in CURVE_SIZES)
     ss.notices.append(f"Loaded the defaults for data {ss.data}: {sizes}, learning rate {defaults['lr']:g}.")
