@@ -17,7 +17,7 @@ LECTURE_LINK = "/?style=numpy&lecture=1&hide=n,d_in,hidden,d_out,seed,dtype,devi
 TRUNCATED = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const boxes = main.querySelectorAll(
-    'button p, button div, [data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, [role="tab"] p, h1, h4'
+    'button p, button div, [data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, [role="tab"] p, h1, h2'
   );
   const cut = [];
   for (const box of boxes) {

@@ -164,7 +164,7 @@ def act(action) -> None:
 
 
 def run_buttons(cfg: Config | None) -> None:
-    b1, b2, b3, b4, status = st.columns([3, 3, 2, 2, 6])  # room for the keys on the buttons
+    b1, b2, b3, b4, status = st.container(key="run_row").columns([3, 3, 2, 2, 6])  # room for the keys
     c = client()
     running = bool(c and c.active)  # training, or waiting in line to
     blocked = cfg is None

@@ -263,6 +263,8 @@ def enlarge(fig: dict, factor: float = 1.2) -> dict:
     layout["height"] = int(layout.get("height", 300) * factor)
     layout["font"] = {"size": 18}
     layout["title"]["font"] = {"size": 24}
+    for name in [n for n in layout if n.startswith(("xaxis", "yaxis"))]:  # Streamlit's theme sets 12 px ticks
+        layout[name] = {**layout[name], "tickfont": {"size": 16}}
     return fig
 
 
@@ -326,3 +328,33 @@ def fit_figure(data: str, points: tuple[np.ndarray, np.ndarray], grid: np.ndarra
     fig["layout"]["height"] = 340
     fig["layout"]["legend"] = {"orientation": "h", "y": -0.22, "font": {"size": 11}}
     return fig
+
+
+def summary(fig: dict) -> str:
+    """What ``fig`` shows now, in a sentence read from its own traces: the text alternative that
+    goes under every chart (a screen reader cannot read a chart)."""
+    layout = fig["layout"]
+    title = layout["title"]["text"]
+    xname = layout.get("xaxis", {}).get("title", {}).get("text", "x")
+    parts = []
+    for trace in fig["data"]:
+        x, name = np.asarray(trace.get("x", [])), trace.get("name", "")
+        if not len(x) or trace.get("showlegend") is False:
+            continue
+        if trace["type"] == "heatmap":
+            parts.append(f"{len(x)} histograms from {xname} {x[0]:g} to {x[-1]:g}")
+            continue
+        y = np.asarray(trace["y"], dtype=float)
+        finite = np.flatnonzero(np.isfinite(y))
+        if not len(finite):
+            continue
+        if trace.get("mode") == "markers":
+            parts.append(f"{len(x)} {name}" if not name[:1].isdigit() else name)
+        elif "hvh" in str(trace.get("line", {}).get("shape")):  # a histogram: where most entries are
+            peak = finite[np.argmax(y[finite])]
+            parts.append(f"{name} peaks at {x[peak]:.2g} ({y[peak]:.0%} of entries)")
+        else:
+            first, last = finite[0], finite[-1]
+            name = "" if name.lower() in title.lower() else f"{name} "  # the title says it already
+            parts.append(f"{name}from {y[first]:.3g} at {xname} {x[first]:g} to {y[last]:.3g} at {xname} {x[last]:g}")
+    return f"{title}: {'; '.join(parts)}." if parts else f"{title}: nothing recorded yet."

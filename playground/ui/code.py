@@ -16,15 +16,15 @@ CSS = """
   .bp-diff { font-family: "Source Code Pro", monospace; font-size: 0.8rem; line-height: 1.45;
              border: 1px solid rgba(128, 128, 128, 0.3); border-radius: 0.5rem; padding: 0.5rem 0; overflow-x: auto; }
   .bp-diff .ln { display: flex; white-space: pre; padding: 0 0.5rem; }
-  .bp-diff .no { display: inline-block; width: 2.2em; text-align: right; opacity: 0.45; flex: none; }
+  .bp-diff .no { display: inline-block; width: 2.2em; text-align: right; opacity: 0.75; flex: none; }
   .bp-diff .sign { display: inline-block; width: 1.4em; text-align: center; flex: none; font-weight: bold; }
   .bp-diff .added { background: rgba(46, 160, 67, 0.22); }
   .bp-diff .added .sign { color: rgb(26, 127, 55); }
   .bp-diff .removed { background: rgba(248, 81, 73, 0.20); }
   .bp-diff .removed .sign { color: rgb(207, 34, 46); }
-  .bp-diff details > summary { cursor: pointer; opacity: 0.7; padding: 0.1rem 0.5rem 0.1rem 4.9em;
+  .bp-diff details > summary { cursor: pointer; opacity: 0.8; padding: 0.1rem 0.5rem 0.1rem 4.9em;
                                background: rgba(128, 128, 128, 0.08); list-style: none; }
-  .bp-diff details[open] > summary { opacity: 0.5; }
+  .bp-diff details[open] > summary { opacity: 0.75; }
   .bp-diff .current { background: rgba(255, 193, 7, 0.35); box-shadow: inset 3px 0 0 rgb(198, 40, 40); }
   .bp-walk .no { margin-right: 1em; }
 </style>
@@ -96,7 +96,7 @@ def code_panel(style: str, walk=None, mistake: str = "none") -> None:
     the mistake against the correct cell first."""
     info = style_info(style, mistake)
     before = previous(style)
-    st.subheader("The code that runs")
+    st.header("The code that runs")  # h2: the title (h1) is the only heading above it
     if mistake != "none":
         mistake_panel(style, mistake)
     st.toggle(

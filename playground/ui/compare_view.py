@@ -124,10 +124,11 @@ def live(shared) -> None:
         st.info("Pick a preset and press **Run comparison**: every run starts from the same data and weights.")
         return
     labels = [label for label, _ in state["runs"]]
-    plot(charts.compare_figure(labels, views), "compare")
-    st.caption(
-        "Look for: curves that lie on top of each other (the same maths, written another way) and "
-        "curves that part (a different model, optimizer or learning rate)."
+    plot(
+        charts.compare_figure(labels, views),
+        "compare",
+        look_for="curves that lie on top of each other (the same maths, written another way) and "
+        "curves that part (a different model, optimizer or learning rate).",
     )
     place = state["client"].waiting if state["client"] is not None else None
     st.dataframe(table(state["runs"], views, place), hide_index=True, width="stretch")

@@ -22,7 +22,7 @@ CSS = """
 <style>
   [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; padding-bottom: 2rem; max-width: 100%; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; padding: 0 0 0.25rem 0; }
-  [data-testid="stMainBlockContainer"] h4 { font-size: 1.35rem; padding: 0.25rem 0; }
+  [data-testid="stMainBlockContainer"] h2 { font-size: 1.35rem; padding: 0.25rem 0; }
   [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.2rem; }
   [data-testid="stMainBlockContainer"] button p { font-size: 1.15rem; }
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; line-height: 1.15; }
@@ -72,7 +72,7 @@ def presets() -> None:
     )
     info = STYLE_INFO[ss.style]
     notice = info.curve_notice if ss.data in CURVE_DATA and info.curve_notice else info.notice
-    st.markdown(f"#### Notice: {notice}")
+    st.markdown(f"## Notice: {notice}")  # the heading under the title (h2: no level skipped)
 
 
 def mistake_presets() -> None:

@@ -100,7 +100,7 @@ class LiveView:
         self.client = client
         self.ended = ended and view is not None  # a run a settings change ended, still on show
         self.cfg = view.config if view is not None else cfg
-        self.metrics = [column.empty() for column in st.columns([2, 3, 2, 2])]
+        self.metrics = [column.empty() for column in st.container(key="metrics_row").columns([2, 3, 2, 2])]
         self.status = st.empty()
         self.fit = None
         if self.cfg is not None and self.cfg.data in CURVE_DATA:  # a curve: its fit beside the loss
@@ -226,10 +226,12 @@ class LiveView:
         view = self.view
         diverged_at = view.state.last.get("step") if view.status == Status.DIVERGED else None
         with self.loss.container():
-            plot(charts.loss_figure(view.history, diverged_at), "loss", live=view.running)
-            st.caption(
-                "Look for: a steady fall on the log scale. A flat line means the learning rate is too "
-                "small; a jump up, or a red line where it stops, means it is too large."
+            plot(
+                charts.loss_figure(view.history, diverged_at),
+                "loss",
+                live=view.running,
+                look_for="a steady fall on the log scale; flat: the rate is too small; a jump up, or a red "
+                "line where it stops: too large.",
             )
         if self.fit is not None:
             self._draw_fit()
@@ -245,11 +247,13 @@ class LiveView:
             view.fit if view is not None else None,
         )
         with self.fit.container():
-            plot(figure, "fit", live=bool(view and view.running))
             dynamic = " DynamicNet: at the depth its last step drew." if cfg.style == "dynamic" else ""
-            st.caption(
-                "Look for: the blue line bending onto the dashed curve. Each diamond is a kink, where one "
-                f"hidden unit's ReLU turns on or off. {curves.LESSONS[cfg.data]}{dynamic}"
+            plot(
+                figure,
+                "fit",
+                live=bool(view and view.running),
+                look_for="the blue line bending onto the dashed curve. Each diamond is a kink, where one "
+                f"hidden unit's ReLU turns on or off. {curves.LESSONS[cfg.data]}{dynamic}",
             )
 
     def draw_slow(self) -> None:
@@ -268,21 +272,25 @@ class LiveView:
         hist, heat, norm, ratio = self.gradients
         kind, shown = self.kind, self.series()
         with hist.container():
-            plot(charts.histogram_figure(view.histograms, shown, edges, kind), "histogram", live)
+            figure = charts.histogram_figure(view.histograms, shown, edges, kind)
+            plot(figure, "histogram", live, look_for=HISTOGRAM_HINTS[kind])
             if not any(name in edges for name in shown):
                 st.caption(
                     f"No histogram of the {kind} yet: they are recorded from the next step that is a multiple "
                     f"of {view.histograms.every} on. Press Train or Step."
                 )
-            st.caption(f"Look for: {HISTOGRAM_HINTS[kind]}")
         with heat.container():
             if self.pick in edges:
-                plot(charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], kind), "heatmap", live)
-            st.caption(f"Look for: {HEATMAP_HINTS[kind]}")
+                figure = charts.heatmap_figure(view.histograms, self.pick, edges[self.pick], kind)
+                plot(figure, "heatmap", live, look_for=HEATMAP_HINTS[kind])
         with norm.container():
             figure = charts.per_tensor_figure(view.history, names, "grad_norm", "Gradient norm per tensor", "||grad||")
-            plot(figure, "norms", live)
-            st.caption("Look for: norms falling with the loss; a layer far below the others learns slowly.")
+            plot(
+                figure,
+                "norms",
+                live,
+                look_for="norms falling with the loss; a layer far below the others learns slowly.",
+            )
         with ratio.container():
             figure = charts.per_tensor_figure(
                 view.history,
@@ -292,9 +300,11 @@ class LiveView:
                 "||ΔW|| / ||W||",
                 rule=charts.RULE_OF_THUMB,
             )
-            plot(figure, "ratios", live)
-            st.caption(
-                "Look for: values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable."
+            plot(
+                figure,
+                "ratios",
+                live,
+                look_for="values near the dashed 1e-3 line; far below, training crawls; far above, it is unstable.",
             )
         last = view.state.last
         fractions = {layer: last.get(dead(layer), np.nan) for layer in view.state.relu_layers}

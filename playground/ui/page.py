@@ -120,7 +120,8 @@ def main() -> None:
             c.send(Command.SPEED, speed())
             c.poll()
         # On a projector the charts take the whole width and the code goes below them.
-        left, right = (st.container(), st.container()) if ss.lecture else st.columns([3, 2])
+        workspace = st.container(key="workspace")
+        left, right = (workspace.container(), workspace.container()) if ss.lecture else workspace.columns(2)
         with left:
             # A run that a settings change ended stays on show (and for download) until the next starts.
             shown = c.view if c else ss.get("ended_view")
@@ -131,7 +132,7 @@ def main() -> None:
             inspector(cfg)
             with st.empty().container():
                 downloads(shown)
-        with right:
+        with right.container(key="code_panel"):
             if ss.lecture:
                 lecture.mistake_presets()
             code_panel(ss.style, walk_stop(), ss.mistake)
