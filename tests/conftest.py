@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 
 # One BLAS thread, as the app's workers train: on 2 cores shared with another process, NumPy's
 # default two threads made a matrix product 8x slower (set before NumPy is first imported).
@@ -144,3 +145,18 @@ def metric(page, label: str) -> str:
         has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
     )
     return box.locator('[data-testid="stMetricValue"]').first.inner_text()
+
+
+def set_slider(page, name: str, value: str, key: str) -> None:
+    """Press ``key`` on the slider called ``name`` until it shows ``value``, as a person at the
+    keyboard does: watching each press land before the next, and pressing again one that did not
+    (a key pressed in the moment the page redraws the slider can go unheard)."""
+    slider = page.get_by_role("slider", name=name)
+    deadline = time.monotonic() + 30
+    while (before := slider.get_attribute("aria-valuetext")) != value:
+        assert time.monotonic() < deadline, f"{name} shows {before}, not {value}"
+        slider.press(key)
+        landed = time.monotonic() + 2
+        while slider.get_attribute("aria-valuetext") == before and time.monotonic() < landed:
+            time.sleep(0.05)
+    page.wait_for_timeout(300)  # a slider sends its value 200 ms after the last key (Streamlit's debounce)

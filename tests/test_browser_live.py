@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from conftest import metric, replay
+from conftest import metric, replay, set_slider
 
 pytestmark = pytest.mark.browser
 
@@ -18,21 +18,6 @@ pytestmark = pytest.mark.browser
 def no_exception(page) -> None:
     shown = page.locator('[data-testid="stException"]')
     assert shown.count() == 0, shown.first.inner_text()
-
-
-def set_slider(page, name: str, value: str, key: str) -> None:
-    """Press ``key`` on the slider called ``name`` until it shows ``value``, as a person at the
-    keyboard does: watching each press land before the next, and pressing again one that did not
-    (a key pressed in the moment the page redraws the slider can go unheard)."""
-    slider = page.get_by_role("slider", name=name)
-    deadline = time.monotonic() + 30
-    while (before := slider.get_attribute("aria-valuetext")) != value:
-        assert time.monotonic() < deadline, f"{name} shows {before}, not {value}"
-        slider.press(key)
-        landed = time.monotonic() + 2
-        while slider.get_attribute("aria-valuetext") == before and time.monotonic() < landed:
-            time.sleep(0.05)
-    page.wait_for_timeout(300)  # a slider sends its value 200 ms after the last key (Streamlit's debounce)
 
 
 def slow_motion(page) -> None:

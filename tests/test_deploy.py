@@ -4,8 +4,7 @@ No container starts here: these tests read deploy/k8s/playground.yaml, deploy/ha
 and deploy/hall/haproxy.cfg, and check what a hall of replicas needs (docs/deploying.md, "A hall
 of replicas"): every request of a visitor reaches one replica (a cookie, not the client's
 address), websockets outlive a lecture's silences, and a replica that fails its health checks
-on /_stcore/health is taken out. The project has no YAML library (PyYAML is no dependency), so
-`read_yaml` reads the plain block style those two files are written in.
+on /_stcore/health is taken out.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+
+import yaml
 
 from playground.config import Limits
 
@@ -39,57 +40,6 @@ def _without_comment(line: str) -> str:
     return line.rstrip()
 
 
-def _scalar(text: str):
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return {"true": True, "false": False, "null": None, "~": None}.get(text, text)
-
-
-def _block(lines: list[tuple[int, str]], i: int, indent: int):
-    """The mapping or list whose lines start at lines[i] with this indent; and the next line's index."""
-    if lines[i][1].startswith("- "):
-        items = []
-        while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
-            # An item's text, and the lines below it, form a block indented past the dash.
-            lines[i] = (indent + 2, lines[i][1][2:].lstrip())
-            if re.match(r"[^\"'\s][^:]*:(\s|$)", lines[i][1]):
-                item, i = _block(lines, i, indent + 2)
-            else:
-                item, i = _scalar(lines[i][1]), i + 1
-            items.append(item)
-        return items, i
-    mapping = {}
-    while i < len(lines) and lines[i][0] == indent and not lines[i][1].startswith("- "):
-        key, _, rest = lines[i][1].partition(":")
-        key, rest = str(_scalar(key.strip())), rest.strip()
-        i += 1
-        if rest:
-            mapping[key] = _scalar(rest)
-        elif i < len(lines) and (lines[i][0] > indent or (lines[i][0] == indent and lines[i][1].startswith("- "))):
-            mapping[key], i = _block(lines, i, lines[i][0])
-        else:
-            mapping[key] = None
-    return mapping, i
-
-
-def read_yaml(path: Path) -> list:
-    """The documents of a YAML file in plain block style: mappings, lists, one-line scalars."""
-    documents = []
-    for text in re.split(r"^---\s*$", path.read_text(), flags=re.M):
-        lines = []
-        for raw in text.splitlines():
-            line = _without_comment(raw)
-            if line.strip():
-                lines.append((len(line) - len(line.lstrip(" ")), line.strip()))
-        if lines:
-            document, end = _block(lines, 0, lines[0][0])
-            assert end == len(lines), f"{path.name}: could not read from line {lines[end][1]!r} on"
-            documents.append(document)
-    return documents
-
-
 def read_haproxy(path: Path) -> dict[str, list[str]]:
     """HAProxy's sections ("global", "backend replicas", ...) and their directives, comments left out."""
     sections: dict[str, list[str]] = {}
@@ -114,7 +64,7 @@ def seconds(duration: str) -> float:
 
 @functools.cache
 def manifest() -> dict[str, dict]:
-    return {document["kind"]: document for document in read_yaml(MANIFEST)}
+    return {document["kind"]: document for document in yaml.safe_load_all(MANIFEST.read_text())}
 
 
 def pod() -> dict:
@@ -178,7 +128,7 @@ def servers() -> list[list[str]]:
 
 @functools.cache
 def compose() -> dict:
-    (document,) = read_yaml(COMPOSE)
+    document = yaml.safe_load(COMPOSE.read_text())
     return document
 
 

@@ -63,6 +63,11 @@ def come_back() -> None:
                 f"The run this tab showed was left alone for over {shared().pool.orphan_s:.0f} s and has "
                 f"ended, at step {step:,}. Press Train to start again."
             )
+        elif first and visits.elsewhere(token):
+            ss.notices.append(
+                "The run this tab showed is gone: the server that trained it stopped, and this page now "
+                "comes from another one. Your settings are kept: press Train to start again."
+            )
         return
     c, resume = found
     ss.client, ss.run_token = c, token

@@ -7,8 +7,9 @@
   with the sidebar open): Streamlit stacks columns only on a phone's width.
 - On a phone the run buttons and the metrics keep to one line each, which Streamlit would stack.
 
-And one script. As the tab leaves the page (a reload, Back, closing it), it writes the token of the
-run it showed to a cookie, which the next page of the tab reads to find that run (``visits.py``).
+And one script. It writes the token of the run the page shows to a cookie, and again as the tab
+leaves the page (a reload, Back, closing it, when another tab may have written its own since):
+the next page of the tab reads it to find that run (``visits.py``).
 And Streamlit ignores a button's key while the focus is on any ``<input>``, a radio button, a
 toggle and a slider included, though none takes a letter; so after a click on the speed, the
 learning rate or the lecture-mode toggle the keys did nothing. The script passes a letter pressed
@@ -29,7 +30,7 @@ CSS = """
   }
   /* Captions and key hints dark enough to read (4.5:1 and more; Streamlit's grey gives 3.9:1). */
   [data-testid="stCaptionContainer"] { opacity: 1 !important; color: #5e5d5b !important; }
-  button:not(:disabled) kbd { color: #5e5d5b !important; opacity: 1 !important; }
+  button:not(:disabled):not([kind="primary"]) kbd { color: #5e5d5b !important; opacity: 1 !important; }
   /* The code's colours, darker than Streamlit's (2.3 to 3.6:1 on its grey) to read at 4.5:1 and more. */
   [data-testid="stCode"] .token.string { color: #1a7f37; }
   [data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.builtin,
@@ -71,13 +72,14 @@ CSS = """
 SCRIPT = """
 <script>
   window.playgroundRun = "TOKEN";
+  window.playgroundCookie = () => {
+    const run = window.playgroundRun;
+    document.cookie = `COOKIE=${run}; max-age=${run ? MAX_AGE : 0}; path=/; SameSite=Lax`;
+  };
+  window.playgroundCookie();
   if (!window.playgroundKeys) {
     window.playgroundKeys = true;
-    window.addEventListener("pagehide", () => {
-      if (window.playgroundRun) {
-        document.cookie = `COOKIE=${window.playgroundRun}; max-age=MAX_AGE; path=/; SameSite=Lax`;
-      }
-    });
+    window.addEventListener("pagehide", () => window.playgroundCookie());
     document.addEventListener("keydown", (event) => {
       const target = event.target;
       const choice = target.tagName === "INPUT" && ["radio", "checkbox", "range"].includes(target.type);

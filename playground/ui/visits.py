@@ -3,10 +3,12 @@
 A run belongs to the session (the browser tab) that started it. When that tab's connection
 closes (a reload, Back to another site, a closed tab, a phone that locks its screen), the run is
 paused within a second: no unseen run keeps a core. The page that comes next in the same tab
-finds it by its token, which the tab writes to a short-lived cookie as it leaves
-(``look.KEYS``): a reload shows the same run at the same step, and a run that was training goes
-on. A session that reconnects (a phone waking) takes its paused run up again the same way. A run
-that no page comes back for ends when the pool drops silent runs (``pool.orphan_s``).
+finds it by its token, which the tab writes to a cookie when it shows the run and again as it
+leaves (``look.SCRIPT``): a reload shows the same run at the same step, and a run that was
+training goes on. A session that reconnects (a phone waking) takes its paused run up again the
+same way. A run that no page comes back for ends when the pool drops silent runs
+(``pool.orphan_s``). A page that a hall's proxy moved to another replica, because its own
+stopped, finds a token this server never gave out, and says that its run is gone.
 
 Only a run whose session has gone can be taken: a copied URL or a stolen cookie cannot take
 a run from a page that still shows it.
@@ -23,9 +25,9 @@ from ..server.pool import RunClient
 from ..server.worker import Command
 
 COOKIE = "playground_run"  # the token of the run the tab showed as it left (look.KEYS writes it)
-COOKIE_S = 60  # how long the cookie lasts: a reload comes back well within it
+COOKIE_S = 3600  # how long the cookie lasts
 WATCH_S = 0.5  # how often the sessions are looked at
-LOST_KEPT = 1000  # runs remembered as lost, for the page that comes back to say so
+KEPT = 10_000  # tokens remembered (issued, lost), for the page that comes back to say what became of its run
 
 
 def session_id() -> str | None:
@@ -61,6 +63,7 @@ class Visits:
         self.lock = threading.Lock()
         self.visits: dict[str, Visit] = {}
         self.lost: dict[str, int] = {}  # runs that ended while no page showed them: the step they reached
+        self.issued: dict[str, None] = {}  # the tokens this server gave out (the latest KEPT)
         self.watcher: threading.Thread | None = None
 
     def hold(self, session: str | None, client: RunClient) -> str:
@@ -69,8 +72,17 @@ class Visits:
         if session is not None:
             with self.lock:
                 self.visits[token] = Visit(session, client)
+                self.issued[token] = None
+                while len(self.issued) > KEPT:
+                    del self.issued[next(iter(self.issued))]
                 self._watch()
         return token
+
+    def elsewhere(self, token: str | None) -> bool:
+        """Whether ``token`` names a run this server never had: another replica's, which stopped
+        (a hall's proxy sent the page here), or this server's before it restarted."""
+        with self.lock:
+            return bool(token) and token not in self.issued
 
     def release(self, token: str | None) -> None:
         """The page let its run go (it ended, or a new one replaced it)."""
@@ -116,7 +128,7 @@ class Visits:
                         del self.visits[token]
                         if visit.gone:
                             self.lost[token] = visit.client.view.state.steps_done
-                            while len(self.lost) > LOST_KEPT:
+                            while len(self.lost) > KEPT:
                                 del self.lost[next(iter(self.lost))]
                     elif not visit.gone and not self.is_open(visit.session):
                         visit.gone = True
