@@ -46,3 +46,16 @@ bench: $(BIN)/.installed
 
 container:
 	bash scripts/container-check.sh
+
+# A hall of replicas: REPLICAS copies of the image behind HAProxy with cookie affinity, with
+# Podman and podman-compose (scripts/hall.sh sets them up; deploy/hall; docs/deploying.md).
+#   make hall REPLICAS=3 HALL_PORT=8080    make hall-down
+.PHONY: hall hall-down
+REPLICAS ?= 2
+HALL_PORT ?= 8080
+
+hall:
+	REPLICAS=$(REPLICAS) HALL_PORT=$(HALL_PORT) bash scripts/hall.sh up
+
+hall-down:
+	bash scripts/hall.sh down
