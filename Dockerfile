@@ -32,9 +32,9 @@ USER 1000:1000
 ENV HOME=/home/user
 
 # The host guards (docs/deploying.md); change them with `docker run -e NAME=VALUE`.
-# PLAYGROUND_TRAINING_PROCESSES defaults to the container's cores minus one (at least 1).
-ENV PLAYGROUND_MAX_CONCURRENT_RUNS=64 \
-    PLAYGROUND_MAX_RUN_MB=256 \
+# PLAYGROUND_TRAINING_PROCESSES defaults to the container's cores minus one (at least 1);
+# PLAYGROUND_MAX_CONCURRENT_RUNS is unset: as many runs train at once as PLAYGROUND_MEMORY_MB holds.
+ENV PLAYGROUND_MAX_RUN_MB=256 \
     PLAYGROUND_MEMORY_MB=1024
 
 EXPOSE 8501

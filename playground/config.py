@@ -307,7 +307,9 @@ class Limits:
     """
 
     max_run_mb: float = 256.0  # estimated memory of one run's tensors; a bigger run is refused
-    max_concurrent_runs: int = 64  # runs training at once (in turns); more wait in line
+    # Runs training at once (in turns); more wait in line. None: as many as the memory bound holds
+    # (each training run is resident: ``memory_mb``), which is what fills the training processes.
+    max_concurrent_runs: int | None = None
     training_processes: int = max(1, (os.cpu_count() or 2) - 1)  # leave the server a core
     memory_mb: float = 1024.0  # what runs held in the training processes may take together
 

@@ -155,7 +155,7 @@ def test_the_image_installs_requirements_txt_and_documents_the_app_defaults():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "scripts/pip-install.sh" in dockerfile and "requirements.txt" in dockerfile
     defaults = Limits()
-    assert f"PLAYGROUND_MAX_CONCURRENT_RUNS={defaults.max_concurrent_runs}" in dockerfile
+    assert defaults.max_concurrent_runs is None and "PLAYGROUND_MAX_CONCURRENT_RUNS=" not in dockerfile
     assert f"PLAYGROUND_MAX_RUN_MB={defaults.max_run_mb:g}" in dockerfile
     assert f"PLAYGROUND_MEMORY_MB={defaults.memory_mb:g}" in dockerfile
 

@@ -6,7 +6,8 @@ The number of processes and the memory that runs hold are settings of the server
 - ``training_processes`` processes train every run (``worker.serve``). Each hosts many
   runs and trains those that train in turns of 20 ms, so every visitor's curve moves at
   once (time slices, not first come first served: a lecture hall presses Train together).
-- At most ``max_concurrent_runs`` runs train at once. A run asked to train (or to step)
+- As many runs train at once as the memory bound holds (a training run is resident), or at
+  most ``max_concurrent_runs`` where a deployment sets it. A run asked to train (or to step)
   beyond that waits in a first-come-first-served line; its page says its place and a
   rough wait, and it starts by itself when a run ahead of it stops.
 - Runs resident in the processes hold at most ``memory_mb`` (estimated per run by
@@ -133,7 +134,7 @@ class Run:
     opened: bool = False  # whether a process has built it (else the next residency builds it)
     path: str | None = None  # where it is parked
     parked_in: Process | None = None  # the process writing it there, until it says it has
-    training: bool = False  # holds one of the max_concurrent_runs places
+    training: bool = False  # training, or about to: resident, and counted against max_concurrent_runs
     train_number: int = 0  # the number of the Train command that gave it its place
     pending: list[tuple] = field(default_factory=list)  # commands for when it is resident again
     last_seen: float = field(default_factory=time.monotonic)
@@ -253,8 +254,13 @@ class Pool:
             if queued is None:
                 return None
             typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else FIRST_GUESS_S
-            rounds = queued // self.limits.max_concurrent_runs + 1
+            rounds = queued // self.at_once() + 1
             return Place(queued + 1, len(self.line), rounds * typical)
+
+    def at_once(self) -> int:
+        """How many runs train at once: the cap, or as many as train now (the memory's bound)."""
+        with self.lock:
+            return self.limits.max_concurrent_runs or max(1, self.training())
 
     def training(self) -> int:
         with self.lock:
@@ -284,7 +290,8 @@ class Pool:
     def _room_for(self, run: Run) -> bool:
         if run.training:
             return True
-        return self.training() < self.limits.max_concurrent_runs and self._make_room(run)
+        cap = self.limits.max_concurrent_runs
+        return (cap is None or self.training() < cap) and self._make_room(run)
 
     def _admit(self) -> None:
         """Start the runs at the head of the line while there are places for them."""

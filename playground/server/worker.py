@@ -240,11 +240,13 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
     warm_at = time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
     runs: dict[int, Hosted] = {}
 
-    def send(run_id: int, update: Update) -> bool:
-        """Send without ever blocking: a process blocked on a full pipe would never hear the server."""
+    def send(run_id: int, run: Hosted) -> bool:
+        """Send what the run's page has not had, without ever blocking: a process blocked on a full
+        pipe would never hear the server. The update is made only when it can go: making it hands
+        over what was recorded since the last (``Hosted.update``), and the run sends it later."""
         if not _writable(conn):
             return False
-        conn.send((run_id, update))
+        conn.send((run_id, run.update()))
         return True
 
     def handle(run_id: int, number: int, command: Command, args: tuple) -> None:
@@ -279,7 +281,7 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
             run.command(number, command, args)
         else:
             run.ack = number
-        send(run_id, run.update())  # every command is answered with the state after it
+        send(run_id, run)  # every command is answered with the state after it (or soon after: dirty)
 
     def fail(run_id: int, number: int, error: Exception) -> None:
         runs.pop(run_id, None)
@@ -318,12 +320,12 @@ def serve(conn, orphan_s: float = ORPHAN_S) -> None:
                 fail(run_id, run.ack, error)
                 continue
             if not run.running or time.monotonic() - run.last_flush >= FLUSH_S:
-                send(run_id, run.update())
+                send(run_id, run)
         if order:
             order.append(order.pop(0))
         for run_id, run in runs.items():
-            if run.dirty and not run.running and run.unsent:
-                send(run_id, run.update())
+            if run.dirty and not run.running:
+                send(run_id, run)
         capped = [run for run in runs.values() if run.running and run.cap]
         if capped and len(capped) == len(training):  # only slow-motion runs: sleep until one is due
             time.sleep(max(0.0, min(run.next_step for run in capped) - time.monotonic()))

@@ -195,7 +195,7 @@ class LiveView:
         view = self.view
         waiting = self.client.waiting if self.client else None
         if waiting is not None:
-            at_once = shared().limits.max_concurrent_runs
+            at_once = shared().pool.at_once()
             self.status.info(
                 f"**Waiting in line: place {waiting.position} of {waiting.length}**, about "
                 f"{waiting.wait_s:.0f} s. The server trains {at_once} run{'s' if at_once > 1 else ''} at once; "
