@@ -45,6 +45,7 @@ def come_back() -> None:
     ss.visited = True
     if first and ss.get("client") is None:
         token = st.context.cookies.get(COOKIE)
+        token = token if isinstance(token, str) and token else None  # (AppTest's cookies are a mock)
     elif ss.get("client") is not None and visits.gone(ss.get("run_token")):
         token = ss.run_token
     else:
