@@ -1,6 +1,6 @@
 # Two commands do all the set-up:
 #   make app    install what the app needs (in .venv) and start it on http://localhost:8501
-#   make test   install what the tests need (and Debian's Chromium, where apt-get exists) and run them all
+#   make test   install what the tests need (and Debian's Chromium and HAProxy, where apt-get exists) and run them all
 # and the quick loop, beside them:
 #   make check  lint, and every test that needs no browser, server or subprocess
 #   make container   build the Dockerfile with Podman and check the image (scripts/container-check.sh)
@@ -28,12 +28,13 @@ test: $(BIN)/.installed chromium
 check: lint
 	$(BIN)/python -m pytest -n auto -m "not browser and not process" -q
 
+# Debian's Chromium for the browser tests, and its HAProxy for the hall's test (tests/test_hall.py).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/sbin/haproxy ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
-	else echo "No apt-get: install Chromium yourself, or the browser test skips (it fails in CI)."; fi
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium haproxy >/dev/null; \
+	else echo "No apt-get: install Chromium and HAProxy yourself, or those tests skip (they fail in CI)."; fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check . && $(BIN)/ruff check .

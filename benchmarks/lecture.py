@@ -2,6 +2,13 @@
 
     python -m benchmarks.lecture --visitors 1 4 20 [--spread 5] [--no-browser] [--query "style=optim"]
     PLAYGROUND_MAX_CONCURRENT_RUNS=100 python -m benchmarks.lecture --visitors 60
+    python -m benchmarks.lecture --visitors 60 120 --url http://127.0.0.1:8080   # a running hall
+
+With ``--url`` the pages open a server that is already running (a hall of replicas behind its
+proxy, ``make hall``) instead of a fresh one, and no server resources are sampled. Each visitor
+keeps the cookies it is given, as a browser does, and notes the replica that answered each of
+its requests (HAProxy's ``X-Replica`` header): the report says how the pages spread over the
+replicas and whether every page stayed on one.
 
 For each N, on a fresh ``streamlit run app.py`` (``playground.testing.launch_streamlit``; the
 environment passes through, so ``PLAYGROUND_*`` settings apply), on 127.0.0.1 only:
@@ -100,6 +107,7 @@ class Page:
     refused: bool = False
     errors: list[str] = field(default_factory=list)
     changes: list[float] = field(default_factory=list)  # each new Step value above 0 after the press
+    replicas: list[str] = field(default_factory=list)  # the X-Replica of each response (behind a hall's proxy)
 
     @property
     def done(self) -> bool:
@@ -167,26 +175,42 @@ def _number(text: str) -> float | None:
         return None
 
 
-async def _http_get(port: int, path: str) -> int:
-    """A plain HTTP/1.1 GET on 127.0.0.1; the status code."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def _http_get(host: str, port: int, path: str, cookies: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """A plain HTTP/1.1 GET, sending ``cookies`` and keeping those the answer sets; the status
+    code and the headers (lower-case names)."""
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        cookie = f"Cookie: {_cookie_header(cookies)}\r\n" if cookies else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie}Connection: close\r\n\r\n".encode())
         await writer.drain()
         status = int((await reader.readline()).split()[1])
+        headers = {}
+        while (line := (await reader.readline()).decode().strip()) != "":
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+            if name.strip().lower() == "set-cookie":
+                key, _, rest = value.strip().partition("=")
+                cookies[key] = rest.split(";", 1)[0]
         await reader.read()
-        return status
+        return status, headers
     finally:
         writer.close()
+
+
+def _cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
 class Visitor:
     """One visitor's page over Streamlit's websocket protocol (see the module's docstring)."""
 
-    def __init__(self, name: str, port: int, query: str):
+    def __init__(self, name: str, base: str, query: str):
         self.page = Page(name)
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/" + (f"?{query}" if query else "")
+        self.host, self.port = base.removeprefix("http://").rstrip("/").rsplit(":", 1)
+        self.port = int(self.port)
+        self.base = base.rstrip("/")
+        self.url = f"{self.base}/" + (f"?{query}" if query else "")
+        self.cookies: dict[str, str] = {}
         self.query_string = query
         self.page_script_hash = ""
         self.widgets: dict[str, WidgetState] = {}
@@ -301,18 +325,24 @@ class Visitor:
         self.page.opened = time.monotonic()
         try:
             for path in ("/_stcore/health", "/_stcore/host-config"):
-                if (status := await asyncio.wait_for(_http_get(self.port, path), 60)) != 200:
+                status, headers = await asyncio.wait_for(_http_get(self.host, self.port, path, self.cookies), 60)
+                if status != 200:
                     self._error(f"GET {path}: {status}")
+                if "x-replica" in headers:
+                    self.page.replicas.append(headers["x-replica"])
             async with connect(
-                f"ws://127.0.0.1:{self.port}/_stcore/stream",
+                f"ws://{self.host}:{self.port}/_stcore/stream",
                 subprotocols=["streamlit"],
-                origin=f"http://127.0.0.1:{self.port}",
+                origin=self.base,
+                additional_headers={"Cookie": _cookie_header(self.cookies)} if self.cookies else None,
                 proxy=None,
                 max_size=None,
                 open_timeout=60,
                 ping_interval=None,  # a browser sends no pings (it answers the server's)
             ) as ws:
                 self.ws = ws
+                if "x-replica" in ws.response.headers:
+                    self.page.replicas.append(ws.response.headers["x-replica"])
                 await self._send_rerun()
                 reader, stopped = asyncio.create_task(self._read(ws)), asyncio.create_task(stop.wait())
                 await asyncio.wait([reader, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -597,7 +627,7 @@ def _press_times(count: int, spread: float, seed: int) -> list[float]:
     return offsets
 
 
-async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
+async def _crowd(base: str, n, args, browser: BrowserPage | None, deadline: float):
     """Open the pages, press Train, read them to the end, keep them open ``args.idle`` s.
 
     Returns the visitors, the lecturer's page, when the visitors opened theirs and when every
@@ -614,17 +644,17 @@ async def _crowd(port, n, args, browser: BrowserPage | None, deadline: float):
 
     tasks, lecturer = [], None
     if not args.cold:  # the projector's page: one run shown to the end warms the workers' fork server
-        lecturer = Visitor("lecturer", port, args.query)
+        lecturer = Visitor("lecturer", base, args.query)
         tasks.append(asyncio.create_task(lecturer.run(stop)))
         await until([lecturer.ready.wait()])
         if lecturer.page.ready is not None:
             await lecturer.press_train()
             await until([lecturer.done.wait()])
     opened = time.monotonic()
-    visitors = [Visitor(f"visitor {i + 1}", port, args.query) for i in range(n)]
+    visitors = [Visitor(f"visitor {i + 1}", base, args.query) for i in range(n)]
     tasks += [asyncio.create_task(v.run(stop)) for v in visitors]
     if browser is not None:
-        browser.url = f"http://127.0.0.1:{port}/" + (f"?{args.query}" if args.query else "")
+        browser.url = f"{base}/" + (f"?{args.query}" if args.query else "")
         browser.deadline = deadline
         browser.open.set()
 
@@ -673,14 +703,18 @@ def run_once(n: int, args) -> Result:
     port = free_port()
     log_path = Path(tempfile.gettempdir()) / f"lecture-streamlit-{port}.log"
     started = time.monotonic()
-    with open(log_path, "w") as log:
-        server, _ = launch_streamlit(port, log)
+    if args.url:  # a running server (a hall): nothing to start, nothing of its own to sample
+        server, base = None, args.url.rstrip("/")
+    else:
+        with open(log_path, "w") as log:
+            server, base = launch_streamlit(port, log)
     start_s = time.monotonic() - started
-    sampler = Sampler(server.pid)
+    server_pid = server.pid if server is not None else -1  # -1: no process of ours is the server
+    sampler = Sampler(server_pid)
     sampler.start()
     try:
         deadline = time.monotonic() + args.deadline
-        visitors, lecturer, opened, all_done = asyncio.run(_crowd(port, n, args, browser, deadline))
+        visitors, lecturer, opened, all_done = asyncio.run(_crowd(base, n, args, browser, deadline))
         if browser is not None and not browser.page.done:
             browser.page.errors.append("timeout: no finish by the deadline")
     finally:
@@ -691,12 +725,13 @@ def run_once(n: int, args) -> Result:
         idle_end = time.monotonic()
         sampler.halt.set()
         sampler.join()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        _reap({pid for s in sampler.samples for pid in s.cpu} - {server.pid})
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            _reap({pid for s in sampler.samples for pid in s.cpu} - {server.pid})
     pages = [v.page for v in visitors]
     everyone = pages + ([browser.page] if browser else [])
     finishes = [p.finished for p in everyone if p.finished is not None]
@@ -719,9 +754,9 @@ def run_once(n: int, args) -> Result:
         peak_processes=max((s.processes for s in crowd), default=0),
         idle_pss_mb=crowd[-1].pss_kb / 1024 if crowd else nan,
         idle_processes=crowd[-1].processes if crowd else 0,
-        server_cpu=_cpu_share(run, lambda s: {server.pid: s.cpu.get(server.pid, 0)}),
+        server_cpu=_cpu_share(run, lambda s: {server_pid: s.cpu.get(server_pid, 0)}),
         server_wait=_cpu_share(run, lambda s: s.server_waits, unit=1e9),
-        training_cpu=_cpu_share(run, lambda s: {p: t for p, t in s.cpu.items() if p != server.pid}),
+        training_cpu=_cpu_share(run, lambda s: {p: t for p, t in s.cpu.items() if p != server_pid}),
         client_cpu=_cpu_share(run, lambda s: {0: s.own_cpu}),
         browser_cpu=_cpu_share(run, lambda s: s.client_cpu) if browser else nan,
         start_s=start_s,
@@ -813,12 +848,32 @@ def header(args) -> str:
     limits = Limits.from_env()
     cap = f"{limits.max_concurrent_runs}, PLAYGROUND_TRAINING_PROCESSES={limits.training_processes}"
     link = f"`/?{args.query}`" if args.query else "`/` (numpy, 500 steps)"
+    if args.url:
+        link += f" at {args.url} (a running hall: its limits are its own, its resources not sampled)"
     return (
         f"Lecture load test: {date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, streamlit {streamlit.__version__}; link {link}; "
         f"PLAYGROUND_MAX_CONCURRENT_RUNS={cap}; Train pressed over {args.spread:g} s; "
         "the load generator and Chromium on the same machine"
     )
+
+
+def spread(r: Result) -> str:
+    """How the protocol pages spread over a hall's replicas, and whether each stayed on one."""
+    on: dict[str, int] = {}
+    moved = []
+    for p in r.pages:
+        seen = set(p.replicas)
+        if len(seen) > 1:
+            moved.append(p.name)
+        for replica in seen:
+            on[replica] = on.get(replica, 0) + 1
+    if not on:
+        return "no replica named in the answers (no X-Replica header)"
+    mean = len(r.pages) / len(on)
+    off = max(abs(count - mean) / mean for count in on.values())
+    counts = ", ".join(f"{name} {count}" for name, count in sorted(on.items()))
+    return f"pages per replica: {counts} (at most {off:.0%} off an even share); on more than one replica: {len(moved)}"
 
 
 def _timeline(p: Page, zero: float) -> str:
@@ -849,6 +904,7 @@ def main(argv=None) -> list[Result]:
     parser.add_argument(
         "--cold", action="store_true", help="no lecturer's run first: the visitors meet a cold fork server"
     )
+    parser.add_argument("--url", default="", help="a running server or hall to open, e.g. http://127.0.0.1:8080")
     parser.add_argument("--verbose", action="store_true", help="every page's outcome")
     args = parser.parse_args(argv)
     results, lines = [], []
@@ -858,6 +914,8 @@ def main(argv=None) -> list[Result]:
         lines.append(row(r))
         errors = [f"  {p.name}: {e}" for p in r.all_pages + [r.lecturer] * bool(r.lecturer) for e in p.errors]
         print(f"N={n}: {lines[-1][0]}  (server log: {r.log})", flush=True)
+        if args.url:
+            print(f"N={n}: {spread(r)}", flush=True)
         for line in errors[:10] + ([f"  ... {len(errors) - 10} more"] if len(errors) > 10 else []):
             print(line, flush=True)
         if args.verbose:
