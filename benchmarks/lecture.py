@@ -742,6 +742,9 @@ def run_once(n: int, args) -> Result:
     before = sampler.between(opened, first)
     peak = max(crowd, key=lambda s: s.pss_kb, default=None)
     nan = float("nan")
+    if server is None:  # a running hall's processes are not ours to sample: only the clients' CPU
+        before = crowd = run = []
+        peak = None
     return Result(
         visitors=n,
         pages=pages,
@@ -757,8 +760,8 @@ def run_once(n: int, args) -> Result:
         server_cpu=_cpu_share(run, lambda s: {server_pid: s.cpu.get(server_pid, 0)}),
         server_wait=_cpu_share(run, lambda s: s.server_waits, unit=1e9),
         training_cpu=_cpu_share(run, lambda s: {p: t for p, t in s.cpu.items() if p != server_pid}),
-        client_cpu=_cpu_share(run, lambda s: {0: s.own_cpu}),
-        browser_cpu=_cpu_share(run, lambda s: s.client_cpu) if browser else nan,
+        client_cpu=_cpu_share(sampler.between(first, all_done), lambda s: {0: s.own_cpu}),
+        browser_cpu=_cpu_share(sampler.between(first, all_done), lambda s: s.client_cpu) if browser else nan,
         start_s=start_s,
         load=load,
         log=str(log_path),
