@@ -160,3 +160,18 @@ def set_slider(page, name: str, value: str, key: str) -> None:
         while slider.get_attribute("aria-valuetext") == before and time.monotonic() < landed:
             time.sleep(0.05)
     page.wait_for_timeout(300)  # a slider sends its value 200 ms after the last key (Streamlit's debounce)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def step(page) -> int:
+    """The Step metric, or -1 while it is being redrawn."""
+    try:
+        return int(metric(page, "Step").replace(",", ""))
+    except Exception:  # being redrawn, or the page reconnecting
+        return -1

@@ -319,6 +319,25 @@ def test_a_shared_link_opens_its_setup():
     assert not app.warning
 
 
+def test_a_link_carries_the_speed_and_the_page_writes_it_back():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"speed": "7"})
+    app.run()
+    assert (app.session_state["speed_mode"], app.session_state["speed_cap"]) == ("Slow motion", 7)
+    assert app.query_params["speed"] in ("7", ["7"]) and not app.warning
+    app.radio(key="speed_mode").set_value("As fast as possible").run()
+    assert "speed" not in app.query_params  # the default for random data: left out of the link
+    for bad in ("999", "quick"):
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.query_params.update({"data": "sin", "speed": bad})
+        app.run()
+        assert (app.session_state["speed_mode"], app.session_state["speed_cap"]) == ("Slow motion", 50)
+        assert (
+            f"From the link: speed: '{bad}' is not fast or a whole number of steps a second from 1 to 200; using 50."
+            in texts(app.warning)
+        )
+
+
 def test_a_hostile_link_gets_warnings_and_a_working_page():
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params.update({"style": "nope", "lr": "nan", "n": "-5", "steps": "1e99", "device": "cuda:9"})

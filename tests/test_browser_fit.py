@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from conftest import ROOT, metric
+from conftest import ROOT, step, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -15,20 +15,6 @@ pytestmark = pytest.mark.browser
 def no_exception(page) -> None:
     shown = page.locator('[data-testid="stException"]')
     assert shown.count() == 0, shown.first.inner_text()
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
-def step(page) -> int:
-    try:
-        return int(metric(page, "Step"))
-    except (ValueError, Exception):  # being redrawn
-        return -1
 
 
 def test_a_sine_fit_trains_from_the_keyboard_and_the_code_shows_what_changed(page, server):

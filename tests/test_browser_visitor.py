@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import metric, set_slider
+from conftest import metric, set_slider, step, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -19,20 +19,6 @@ LONG = "steps=1000000"  # a run that trains until it is paused
 LAPTOP = {"width": 1280, "height": 800}
 LR = "Learning rate (log scale)"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
-def step(page) -> int:
-    try:
-        return int(metric(page, "Step").replace(",", ""))
-    except Exception:  # being redrawn
-        return -1
 
 
 def button(page, key: str):

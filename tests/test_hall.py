@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, _browser_or_skip, metric
+from conftest import ROOT, _browser_or_skip, step, wait_until
 
 from playground import testing
 
@@ -67,13 +67,6 @@ def hall(tmp_path):
             log.close()
 
 
-def step(page) -> int:
-    try:
-        return int(metric(page, "Step").replace(",", ""))
-    except Exception:  # being redrawn, or reconnecting
-        return -1
-
-
 def longest_pause(pages, seconds: float) -> float:
     """The longest any of ``pages`` showed the same Step while training, over ``seconds``."""
     last = {id(p): (step(p), time.monotonic()) for p in pages}
@@ -87,13 +80,6 @@ def longest_pause(pages, seconds: float) -> float:
             longest = max(longest, now - since)
         time.sleep(0.05)
     return longest
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def test_a_replica_killed_mid_lecture(browser, hall):
