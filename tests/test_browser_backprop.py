@@ -111,8 +111,10 @@ def test_a_dynamic_step_shows_its_depth_and_walks_back_through_the_shared_weight
     code_at(page, graph.nodes[loss].back_lines)
     press_until(page, "b", f"Forward pass, {len(graph.forward)} of {len(graph.forward)}")
     highlighted(page, graph.forward[-1])
+    page.locator(".st-key-lecture input").focus()  # a toggle has the focus: the keys still walk
     press_until(page, "Shift+B", f"Forward pass, 1 of {len(graph.forward)}")
     highlighted(page, graph.forward[0])
+    assert not page.locator(".st-key-lecture input").is_checked()
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

@@ -212,6 +212,7 @@ def _layout(page) -> dict:
                  .map(e => { const b = e.getBoundingClientRect(); return [b.width, b.top + scrollY]; }),
           code: (() => {
             const pre = document.querySelector('.st-key-code_panel [data-testid=stCode] pre');
+            if (!pre) return null;  // not drawn yet
             const code = pre.querySelector('code');
             const probe = document.createElement('span');
             probe.textContent = 'x'.repeat(80);
@@ -234,6 +235,7 @@ def test_a_laptop_with_the_sidebar_open_cuts_nothing(browser, server):
     button(page, "train").click()
     wait_until(lambda: step(page) == 500, 30, "the run did not finish")
     time.sleep(2)  # the gradient charts
+    page.locator(".st-key-code_panel [data-testid=stCode] pre").wait_for()
     layout = _layout(page)
     assert not layout["cut"], f"metrics cut: {layout['cut']}"
     assert len(layout["charts"]) >= 5 and min(w for w, _ in layout["charts"]) >= 300, layout["charts"]

@@ -84,7 +84,7 @@ SCRIPT = """
       const target = event.target;
       const choice = target.tagName === "INPUT" && ["radio", "checkbox", "range"].includes(target.type);
       if (!choice || event.ctrlKey || event.metaKey || event.altKey || !/^[a-z]$/i.test(event.key)) return;
-      const key = (event.shiftKey ? "Shift+" : "") + event.key.toUpperCase();
+      const key = (event.shiftKey ? "Shift + " : "") + event.key.toUpperCase();  // as Streamlit labels it
       for (const hint of document.querySelectorAll(`kbd[aria-label="Shortcut ${key}"]`)) {
         const button = hint.closest("button");
         if (button && !button.disabled) {
