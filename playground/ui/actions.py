@@ -96,10 +96,10 @@ def sync_run(cfg: Config) -> None:
         named = ", ".join(n for n in changed if n not in loaded)
         why = "You went back to earlier settings" if st.session_state.get("went_back") else f"You changed {named}"
         step = c.view.state.steps_done
-        drop_run(
-            f"{why}: the run ended at step {step:,}. Its charts stay until Train starts a new one.",
-            keep_charts=step > 0,
-        )
+        if step:
+            drop_run(f"{why}: the run ended at step {step:,}. Its charts stay until Train starts a new one.", True)
+        else:
+            drop_run(f"{why}: the run, which had taken no step, was reset.")
         return
     if sent.steps != cfg.steps and c.view.state.steps_done >= cfg.steps and not c.view.status.ended:
         st.session_state.notices.append(
