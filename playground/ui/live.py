@@ -29,6 +29,7 @@ from . import charts
 from .actions import send_histogram_kinds
 from .plot import plot
 from .shared import shared
+from .visits import session_id, session_is_open
 
 # While training, the browser shares the cores with training: the loss curve redraws less often
 # than the metrics, and the gradient charts less often again (docs/performance.md).
@@ -75,17 +76,6 @@ def first_chart_waits(now: float, due: float, steps_left: int, steps_per_s: floa
     if now < due:
         return True
     return now < due + FIRST_SLOW_S and steps_per_s > 0 and steps_left / steps_per_s < FIRST_SLOW_S
-
-
-def _session_is_open() -> bool:
-    """Whether this session's browser tab is still connected (True where that cannot be known)."""
-    try:
-        from streamlit.runtime import get_instance
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        return get_instance().is_active_session(get_script_run_ctx().session_id)
-    except Exception:  # no runtime (AppTest, bare mode): assume the page is there
-        return True
 
 
 class LiveView:
@@ -325,7 +315,7 @@ class LiveView:
                 slower = pace(shared().live_pages)
                 c.poll()
                 if tick - ss.get("pinged", 0) > PING_S:
-                    if not _session_is_open():
+                    if not session_is_open(session_id()):
                         return  # the tab is gone: stop talking, and the pool drops the run
                     c.send(Command.PING)
                     ss.pinged = tick

@@ -38,11 +38,11 @@ def session_id() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
-def session_is_open(session: str) -> bool:
+def session_is_open(session: str | None) -> bool:
     """Whether ``session``'s tab is still connected (True where that cannot be known)."""
     from streamlit import runtime
 
-    if not runtime.exists():
+    if session is None or not runtime.exists():
         return True
     return runtime.get_instance().is_active_session(session)
 
