@@ -10,7 +10,7 @@ import time
 import pytest
 
 from playground.config import Config
-from playground.inspect_step import inspect_backprop
+from playground.inspection.step import inspect_backprop
 from playground.trainer import Trainer
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,4 @@
-"""The graph of one inspected step (``graph.py``, ``inspect_step.inspect_backprop``) is the step that ran.
+"""The graph of one inspected step (``inspection/graph.py``, ``inspection.step.inspect_backprop``) is the step that ran.
 
 Every style, on random data and on a curve, in float64 with small sizes: after two ordinary
 steps, one step is inspected, and its graph is checked against what the style's code says and
@@ -29,8 +29,9 @@ import pytest
 from conftest import SMALL, to_numpy
 
 from playground.config import Config
-from playground.graph import StepGraph, chain_rule
-from playground.inspect_step import TWINS, Inspection, inspect_backprop
+from playground.inspection.graph import StepGraph
+from playground.inspection.maths import chain_rule
+from playground.inspection.step import Inspection, inspect_backprop
 from playground.styles import STYLES
 from playground.trainer import Trainer
 
@@ -671,11 +672,11 @@ def test_twin_computes_the_same_gradients(style, data):
     if style == "dynamic":
         assert twin == {}
         return
-    assert twin["twin"] == TWINS[style]
+    assert twin["twin"] == STYLES[style].twin
     assert twin["dtype"] == "float64"
     rows = twin["rows"]
     assert [r["weight"] for r in rows] == WEIGHTS[style]
-    assert [r["twin_weight"] for r in rows] == WEIGHTS[TWINS[style]]
+    assert [r["twin_weight"] for r in rows] == WEIGHTS[STYLES[style].twin]
     for row in rows:
         assert 0.0 <= row["max_rel"] <= 1e-12, row
         scale = float(np.abs(to_numpy(run.trainer.net.gradients()[row["weight"]])).max())

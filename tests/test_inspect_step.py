@@ -10,7 +10,7 @@ from conftest import to_numpy
 
 from playground.config import STYLES as STYLE_NAMES
 from playground.config import Config
-from playground.inspect_step import inspect_step
+from playground.inspection.step import inspect_step
 from playground.styles import STYLES
 from playground.trainer import Trainer
 

@@ -1,4 +1,4 @@
-"""The gradient check (``gradcheck.py``) and the classic mistakes (``styles.MISTAKES``), run for real.
+"""The gradient check (``inspection/gradcheck.py``) and the classic mistakes (``styles.MISTAKES``), run for real.
 
 The check passes every correct style in float64 and flags every backprop mistake on the weight it
 breaks, and only there; each mistake's effect on training is the one measured (see the registry's
@@ -20,7 +20,7 @@ from playground import links
 from playground.compare import preset
 from playground.config import STYLES, Config, ConfigError, Limits
 from playground.export import load_run, run_json
-from playground.inspect_step import inspect_backprop
+from playground.inspection.step import inspect_backprop
 from playground.styles import MISTAKES, style_info
 from playground.trainer import Trainer
 

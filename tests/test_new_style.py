@@ -58,7 +58,7 @@ class ThrowawayNet(HandUpdated):
 CHILD = """
 import contextlib, io, json
 
-from playground.styles import STYLES, StyleInfo
+from playground.styles import BIAS_FREE_NET, STYLES, StyleInfo
 
 STYLES["throwaway"] = StyleInfo(
     "throwaway",
@@ -68,6 +68,7 @@ STYLES["throwaway"] = StyleInfo(
     "The tensor cell again, from a file outside the package.",
     "It trains like any other style.",
     defaults={"lr": 1e-3, "optimizer": "sgd"},
+    layers=BIAS_FREE_NET,
     curve_lr=5e-5,
     updates_by_hand=True,
     bias_free=True,

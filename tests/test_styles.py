@@ -41,6 +41,9 @@ def test_every_style_keeps_the_contract(style):
         # The units lie along unit_axis: H of them (d_in differs from hidden in SMALL).
         assert params[layer.weight].shape[layer.unit_axis] == cfg.hidden, layer
     assert net.depth is None  # DynamicNet too, until its first step draws one
+    # Its registry entry names its layers by the names parameters() gives them, each weight once.
+    named = [name for layer in REGISTRY[style].layers for name in (layer.weight, layer.bias) if name]
+    assert sorted(named) == sorted(params)
 
     loss = net.step()
     assert isinstance(loss, float) and loss > 0

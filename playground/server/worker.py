@@ -49,7 +49,7 @@ class Command(StrEnum):
     LR = "lr"  # (lr): the learning rate from the next step on
     STEPS = "steps"  # (steps): the run's length
     SPEED = "speed"  # (steps per second, or None for as fast as possible)
-    INSPECT = "inspect"  # take one step, traced (inspect_step)
+    INSPECT = "inspect"  # take one step, traced (inspection.step)
     HISTOGRAMS = "histograms"  # (kinds): the kinds of histogram to record besides the gradients
     PING = "ping"  # the page is still open
     CLOSE = "close"
@@ -138,7 +138,7 @@ class Hosted:
         elif command == Command.HISTOGRAMS:
             trainer.set_histogram_kinds(args[0])
         elif command == Command.INSPECT:
-            from ..inspect_step import inspect_backprop
+            from ..inspection.step import inspect_backprop
 
             self.running = False
             threads.apply(trainer.cfg.threads, trainer.cfg.style)
@@ -380,7 +380,7 @@ class RunView:
     history: object = None
     histograms: object = None
     per_step: object = None  # every step's loss (history.PerStep)
-    inspected: dict | None = None  # the last inspected step (inspect_step.Inspection.to_dict)
+    inspected: dict | None = None  # the last inspected step (inspection.step.Inspection.to_dict)
     error: str = ""  # why the run stopped or could not start
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 

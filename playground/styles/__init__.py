@@ -8,8 +8,9 @@ A new style is one file plus one entry here:
    (``module="somewhere.my_style"``: a name with a dot is imported as it is);
 2. the entry: one ``StyleInfo`` in ``STYLES`` below, which names the file and its class, says what
    the page shows of it (title, lesson, lecture notices), and holds its facts: its tutorial
-   defaults, its learning rate on the curves, and whether it trains with NumPy, updates its
-   weights by hand, or has no biases.
+   defaults, its network layer by layer (for the gradient check), its learning rate on the
+   curves, whether it trains with NumPy, updates its weights by hand, or has no biases, and its
+   twin (the cell that computes the same gradients, for the step inspection).
 
 Nothing else changes: ``config`` derives its lists of styles from this registry (``config.STYLES``,
 ``STYLE_DEFAULTS``, ``CURVE_LR``, ``NUMPY_STYLES``, ...), and the command line, the sidebar, links,
@@ -22,11 +23,24 @@ This module imports no other module of the package (``config`` imports it) and n
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .contract import Layer
+
+#: The networks the styles build, layer by layer, as the gradient check computes them again.
+BIAS_FREE_NET = (Layer("w1"), Layer("w2"))  # x.mm(w1).clamp(min=0).mm(w2)
+SEQUENTIAL_NET = (Layer("0.weight", "0.bias"), Layer("2.weight", "2.bias"))  # nn.Sequential(Linear, ReLU, Linear)
+MODULE_NET = (Layer("linear1.weight", "linear1.bias"), Layer("linear2.weight", "linear2.bias"))
+DYNAMIC_NET = (
+    Layer("input_linear.weight", "input_linear.bias"),
+    Layer("middle_linear.weight", "middle_linear.bias", repeated=True),
+    Layer("output_linear.weight", "output_linear.bias"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,10 @@ class StyleInfo:
     _: KW_ONLY
     defaults: dict[str, Any] = field(hash=False)
     """The settings the tutorial's cell uses (learning rate, optimizer, ...), above the settings' own."""
+
+    layers: tuple[Layer, ...]
+    """Its network, layer by layer, by the names of ``parameters()``: the gradient check computes it
+    again in float64 (``contract.Layer``)."""
 
     curve_lr: float
     """The learning rate on the curves (data sin, abs, ...), with the style's own optimizer, for
@@ -61,6 +79,10 @@ class StyleInfo:
     bias_free: bool = False
     """Its network has no biases (``x.mm(w1)``, as the tutorial's first cells): on a curve its input
     x comes beside a column of ones, whose weights act as biases."""
+
+    twin: str = ""
+    """The cell before or after it that computes the same gradients by other means: the step
+    inspection takes the same step in it, from the same weights, and compares. "": none."""
 
     @property
     def module_path(self) -> str:
@@ -89,10 +111,12 @@ STYLES = {
             "The loss falls from tens of millions to a millionth in 500 steps; every gradient is written by hand.",
             "The line bends onto the curve, one kink per hidden unit; every gradient is written by hand.",
             defaults={"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"},  # NumPy's default
+            layers=BIAS_FREE_NET,
             curve_lr=8e-5,
             trains_with_numpy=True,
             updates_by_hand=True,
             bias_free=True,
+            twin="autograd",
         ),
         StyleInfo(
             "tensor",
@@ -102,9 +126,11 @@ STYLES = {
             "The same code on torch tensors: same numbers, and it could run on a GPU.",
             "The same curve as NumPy: the same maths on torch tensors, which could run on a GPU.",
             defaults={"lr": 1e-6, "optimizer": "sgd"},
+            layers=BIAS_FREE_NET,
             curve_lr=8e-5,
             updates_by_hand=True,
             bias_free=True,
+            twin="autograd",
         ),
         StyleInfo(
             "autograd",
@@ -114,9 +140,11 @@ STYLES = {
             "loss.backward() computes the gradients the first two styles wrote by hand.",
             "Still the same curve: loss.backward() finds exactly the gradients we wrote by hand.",
             defaults={"lr": 1e-6, "optimizer": "sgd"},
+            layers=BIAS_FREE_NET,
             curve_lr=8e-5,
             updates_by_hand=True,
             bias_free=True,
+            twin="function",
         ),
         StyleInfo(
             "function",
@@ -126,9 +154,11 @@ STYLES = {
             "A ReLU with its own backward: you can teach autograd a new operation.",
             "The same curve again: our own ReLU backward agrees with PyTorch's.",
             defaults={"lr": 1e-6, "optimizer": "sgd"},
+            layers=BIAS_FREE_NET,
             curve_lr=8e-5,
             updates_by_hand=True,
             bias_free=True,
+            twin="autograd",
         ),
         StyleInfo(
             "nn",
@@ -138,8 +168,10 @@ STYLES = {
             "Layers as Modules with weights and biases; a built-in loss function.",
             "A new start (nn.Linear brings biases and another initialisation), so a new curve, from far less code.",
             defaults={"lr": 1e-4, "optimizer": "sgd"},
+            layers=SEQUENTIAL_NET,
             curve_lr=4e-4,
             updates_by_hand=True,
+            twin="module",
         ),
         StyleInfo(
             "optim",
@@ -150,7 +182,9 @@ STYLES = {
             "Adam at the same learning rate: the loss falls much faster than with plain SGD.",
             "Adam fits the curve far more closely in the same 500 steps than plain SGD does.",
             defaults={"lr": 1e-4, "optimizer": "adam"},
+            layers=SEQUENTIAL_NET,
             curve_lr=1e-2,
+            twin="module",
         ),
         StyleInfo(
             "module",
@@ -160,7 +194,9 @@ STYLES = {
             "Your own Module with its own forward(); SGD from torch.optim.",
             "Exactly the numbers of nn.Sequential with SGD: a Module is a tidier way to write the same network.",
             defaults={"lr": 1e-4, "optimizer": "sgd"},
+            layers=MODULE_NET,
             curve_lr=4e-4,
+            twin="nn",
         ),
         StyleInfo(
             "dynamic",
@@ -170,6 +206,7 @@ STYLES = {
             "The graph changes every step; one layer is reused 0 to 3 times. The loss is noisy.",
             "The loss is noisy: every step draws a new depth and reuses one layer's weights.",
             defaults={"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9},
+            layers=DYNAMIC_NET,
             curve_lr=6e-5,
         ),
     )
@@ -193,21 +230,7 @@ class Mistake:
 
     def info(self, style: str) -> StyleInfo:
         """The style's entry, pointed at the file with the bug."""
-        correct = STYLES[style]
-        return StyleInfo(
-            correct.name,
-            self.variants[style],
-            correct.cls,
-            correct.title,
-            correct.lesson,
-            correct.notice,
-            correct.curve_notice,
-            defaults=correct.defaults,
-            curve_lr=correct.curve_lr,
-            trains_with_numpy=correct.trains_with_numpy,
-            updates_by_hand=correct.updates_by_hand,
-            bias_free=correct.bias_free,
-        )
+        return dataclasses.replace(STYLES[style], module=self.variants[style])
 
 
 MISTAKES = {

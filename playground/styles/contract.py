@@ -65,3 +65,18 @@ class Style(Protocol):
         loss computed in the forward pass, before the update. Written out in the
         style's own class: the step inspector traces this code line by line."""
         ...
+
+
+class Layer(NamedTuple):
+    """One layer of a style's network, in the order its forward pass applies it: what the gradient
+    check (``inspection/gradcheck.py``) computes again, in float64, to check the style's gradients."""
+
+    weight: str
+    """The layer's weight: a key of ``parameters()``."""
+
+    bias: str | None = None
+    """An ``nn.Linear``'s bias, whose weight is ``(out, in)``: the layer is ``x W^T + b``. None: a
+    bias-free layer as the first cells write it, ``x.mm(w)`` with ``w`` ``(in, out)``."""
+
+    repeated: bool = False
+    """DynamicNet's middle layer: applied as many times as the step drew (``depth``)."""

@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from ..codediff import Fold, Line, changed, diff, previous, style_diff
-from ..graph import chain_rule
+from ..inspection.maths import chain_rule
 from ..styles import MISTAKES, style_info
 from ..styles import STYLES as STYLE_INFO
 

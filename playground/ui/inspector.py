@@ -1,12 +1,12 @@
 """Look inside one step: one real step, traced through the style's own code, and its graph walked
-forward and back with the chain rule at every node (``playground/graph.py``)."""
+forward and back with the chain rule at every node (``playground/inspection/``)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from ..config import Config
-from ..graph import StepGraph
+from ..inspection.graph import StepGraph
 from ..styles import style_info
 from .actions import act, client, inspect
 from .keys import WALK as WALK_KEYS

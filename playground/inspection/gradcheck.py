@@ -1,0 +1,216 @@
+"""Is this backprop right? The inspected step's gradients against two references, in float64.
+
+    check = gradient_check(weights_before, gradients, x, y, layers, depth, dtype, seed)
+    check["verdict"]      # "matches", or "does not match: look at ..."
+    check["rows"]         # per weight: the largest relative error against each reference
+
+For every weight, the gradient the style computed is compared with
+
+- autograd on the same forward pass, in float64: every entry, the largest difference over the
+  largest |gradient| (the two differ only in summation order where the maths is the same);
+- central finite differences of the loss, (L(w + e) - L(w - e)) / 2e, on ``SAMPLES`` entries of
+  each weight drawn at random among its larger gradients (float64, NumPy), the step
+  e shrunk until it crosses no ReLU kink (two steps agree).
+
+The forward pass is the network's, as its registry entry describes it (``StyleInfo.layers``):
+two layers without biases (the first cells), two ``nn.Linear`` layers, or DynamicNet's with its
+middle layer as many times as the step drew. Cost: one forward and backward pass, and two
+forward passes per sampled entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..styles.contract import Layer
+
+SAMPLES = 5  # entries of each weight checked by finite differences
+#: The finite difference's first step, relative to the weight (at least this absolute). Between two
+#: ReLU kinks the loss along one weight is a polynomial (a quadratic for a layer used once), which a
+#: central difference gets nearly exactly; a step that crosses a kink does not. So the step shrinks
+#: by ``SHRINK`` until two steps agree within what rounding allows, at most ``TRIES`` times.
+STEP = 1e-4
+SHRINK = 8.0
+TRIES = 5
+ROUNDING = 4 * 2.0**-52  # float64's relative rounding, with room: a difference of two losses rounds by |L| times it
+#: A gradient matches when both errors are at most this: float64 rounds at 1e-16, float32 at 1e-7.
+TOLERANCE = {"float64": 1e-6, "float32": 1e-3}
+
+
+def _layers(params: dict, layers: Sequence[Layer], depth: int | None) -> list[tuple]:
+    """The network's layers in the order they run, each (weight as (out, in), bias or None), from
+    the style's ``layers`` and the weights by name."""
+    out = []
+    for layer in layers:
+        if layer.bias is None:  # x.mm(w): w is (in, out)
+            step = (params[layer.weight].T, None)
+        else:
+            step = (params[layer.weight], params[layer.bias])
+        out += [step] * ((depth or 0) if layer.repeated else 1)
+    return out
+
+
+def loss_of(params: dict, x: np.ndarray, y: np.ndarray, layers: Sequence[Layer], depth: int | None) -> float:
+    """The summed squared error of the network with ``params`` (float64, NumPy, by name)."""
+    h = x
+    applied = _layers(params, layers, depth)
+    for i, (weight, bias) in enumerate(applied):
+        h = h @ weight.T + (0.0 if bias is None else bias)
+        if i < len(applied) - 1:
+            h = np.maximum(h, 0.0)
+    return float(np.square(h - y).sum())
+
+
+#: The hand-written backward pass's gradients of the values in between, in the order it makes them.
+BETWEEN = ("grad_y_pred", "grad_h_relu", "grad_h")
+
+
+def autograd_gradients(
+    params: dict, x: np.ndarray, y: np.ndarray, layers: Sequence[Layer], depth: int | None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The gradients of ``loss_of`` by autograd, in float64: of each weight, and for a network of two
+    layers of the values in between (``BETWEEN``: of y_pred, h_relu and h)."""
+    import torch
+
+    tensors = {name: torch.tensor(p, dtype=torch.float64, requires_grad=True) for name, p in params.items()}
+    h = torch.tensor(x, dtype=torch.float64)
+    applied = _layers(tensors, layers, depth)
+    between = []  # h, h_relu, ... y_pred: each layer's output, and its ReLU's
+    for i, (weight, bias) in enumerate(applied):
+        h = h @ weight.T + (0.0 if bias is None else bias)
+        between.append(h)
+        if i < len(applied) - 1:
+            h = h.clamp(min=0)
+            between.append(h)
+    for value in between:
+        value.retain_grad()
+    loss = (h - torch.tensor(y, dtype=torch.float64)).pow(2).sum()
+    loss.backward()
+    weights = {
+        name: np.zeros_like(p) if tensors[name].grad is None else tensors[name].grad.numpy()
+        for name, p in params.items()
+    }
+    named = dict(zip(BETWEEN, [v.grad.numpy() for v in reversed(between)], strict=True)) if len(between) == 3 else {}
+    return weights, named
+
+
+def _off(ours: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether ``ours`` differs from ``expected`` by more than a float32 rounding of its largest entry."""
+    scale = float(np.abs(expected).max()) or 1.0
+    return float(np.abs(np.asarray(ours, dtype=np.float64) - expected).max()) / scale > TOLERANCE["float32"]
+
+
+def _finite_difference(params: dict, name: str, entry: tuple, data: tuple, loss: float) -> float:
+    """The loss's derivative along one entry of weight ``name``: central differences, the step shrunk
+    until two agree within their rounding (``loss``: the loss here, which sets it); else the pair
+    that agreed best. ``data``: (x, y, layers, depth), as ``loss_of`` takes them."""
+    values = {n: p.copy() for n, p in params.items()}
+    w = values[name]
+    original = w[entry]
+
+    def central(step: float) -> float:
+        w[entry] = original + step
+        up = loss_of(values, *data)
+        w[entry] = original - step
+        down = loss_of(values, *data)
+        w[entry] = original
+        return (up - down) / (2 * step)
+
+    step = STEP * max(1.0, abs(float(original)))
+    estimate = central(step)
+    best = (float("inf"), estimate)
+    for _ in range(TRIES):
+        step /= SHRINK
+        finer = central(step)
+        apart = abs(finer - estimate)
+        if apart <= ROUNDING * abs(loss) / step + 1e-10 * abs(estimate):
+            return estimate  # the larger step of the two: it rounds less
+        best = min(best, (apart, estimate))
+        estimate = finer
+    return best[1]
+
+
+def _sampled(ref: np.ndarray, rng: np.random.RandomState) -> list[tuple]:
+    """Up to ``SAMPLES`` entries of a weight, drawn among its larger gradients (a small entry's
+    difference quotient is mostly rounding)."""
+    scale = float(np.abs(ref).max()) or 1.0
+    large = np.abs(ref) >= 0.1 * scale
+    candidates = np.argwhere(large) if np.any(large) else np.argwhere(np.ones_like(ref, dtype=bool))
+    picked = candidates[rng.choice(len(candidates), size=min(SAMPLES, len(candidates)), replace=False)]
+    return [tuple(entry) for entry in picked]
+
+
+def _row(name: str, ours, ref: np.ndarray, params: dict, data: tuple, loss: float, rng, tolerance: float) -> dict:
+    """One weight's check: its largest relative error against autograd and against finite differences."""
+    ours = np.zeros_like(ref) if ours is None else np.asarray(ours, dtype=np.float64)
+    scale = float(np.abs(ref).max()) or 1.0
+    autograd_error = float(np.abs(ours - ref).max()) / scale
+    picked = _sampled(ref, rng)
+    fd_error = 0.0
+    for entry in picked:
+        numeric = _finite_difference(params, name, entry, data, loss)
+        ours_here = float(ours[entry])
+        fd_error = max(fd_error, abs(ours_here - numeric) / max(abs(numeric), abs(ours_here), 1e-8 * scale))
+    return {
+        "weight": name,
+        "autograd": autograd_error,
+        "finite_differences": fd_error,
+        "entries": len(picked),
+        "matches": autograd_error <= tolerance and fd_error <= tolerance,
+    }
+
+
+def gradient_check(
+    weights: dict[str, np.ndarray],
+    gradients: dict[str, np.ndarray | None],
+    x: np.ndarray,
+    y: np.ndarray,
+    layers: Sequence[Layer],
+    depth: int | None,
+    dtype: str,
+    seed: int = 0,
+    made_by: dict[str, str] | None = None,
+    between: dict[str, np.ndarray] | None = None,
+) -> dict:
+    """Check the style's ``gradients`` of the weights it had before the step (``weights``, by the
+    names ``parameters()`` gives them) on data ``x``, ``y``, for the network ``layers`` describe
+    (``StyleInfo.layers``). ``made_by``: the graph's node that made each weight's gradient;
+    ``between``: a hand-written backward pass's gradients of the values in between (``BETWEEN``),
+    the first of them that is off named in the verdict."""
+    params = {name: np.asarray(w, dtype=np.float64) for name, w in weights.items()}
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    reference, expected = autograd_gradients(params, x, y, layers, depth)
+    first_wrong = next(
+        (n for n in BETWEEN if n in (between or {}) and n in expected and _off(between[n], expected[n])), ""
+    )
+    data = (x, y, layers, depth)
+    loss = loss_of(params, *data)
+    tolerance = TOLERANCE.get(dtype, TOLERANCE["float32"])
+    rng = np.random.RandomState(seed)
+    rows = []
+    for name, ref in reference.items():
+        row = _row(name, gradients.get(name), ref, params, data, loss, rng, tolerance)
+        rows.append({**row, "made_by": (made_by or {}).get(name, "")})
+    return {
+        "verdict": _verdict(rows, first_wrong),
+        "rows": rows,
+        "tolerance": tolerance,
+        "samples": SAMPLES,
+        "dtype": dtype,
+    }
+
+
+def _verdict(rows: list[dict], first_wrong: str) -> str:
+    """ "matches", or where to look: each weight that is off, and what made it."""
+    wrong = [row for row in rows if not row["matches"]]
+    for row in wrong if first_wrong else ():
+        row["made_by"] += f", from {first_wrong}: the first gradient that is off"
+    if not wrong:
+        return "matches"
+    where = "; ".join(f"{r['weight']}" + (f" (made by {r['made_by']})" if r["made_by"] else "") for r in wrong)
+    verdict = f"does not match: look at {where}"
+    if len(wrong) == len(rows) and len(rows) > 1:
+        verdict += ". Every weight is off: are earlier steps' gradients still in .grad?"
+    return verdict

@@ -1,0 +1,149 @@
+"""Look inside one step: the step traced, its graph, the gradient check, and the same step in the
+style's twin cell.
+
+    inspection = inspect_backprop(trainer)     # takes one real step, like trainer.step()
+    inspection.entries                         # every value the step made (trace.Intermediate)
+    inspection.graph                           # its graph (graph.StepGraph)
+    inspection.check["verdict"]                # "matches", or where to look
+    inspection.twin["rows"]                    # its gradients beside the twin cell's
+
+So the numbers the panel shows are the engine's own numbers for that step. The twin
+(``StyleInfo.twin``: the cell before or after that computes the same maths by other means) takes
+the same step from the same weights, and its gradients are compared with the style's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from ..styles import STYLES
+from . import graph as graphs
+from .gradcheck import BETWEEN, gradient_check
+from .trace import Capture, Intermediate, as_array, capture
+
+
+@dataclass
+class Inspection:
+    """One inspected step: its intermediates, its graph, its gradient check and its twin's gradients."""
+
+    entries: list[Intermediate]
+    graph: graphs.StepGraph | None
+    twin: dict = field(default_factory=dict)  # see twin_gradients
+    check: dict = field(default_factory=dict)  # see gradcheck.gradient_check
+
+    def to_dict(self) -> dict:
+        return {
+            "entries": [asdict(e) for e in self.entries],
+            "graph": self.graph.to_dict() if self.graph else None,
+            "twin": self.twin,
+            "check": self.check,
+        }
+
+
+def inspect_step(trainer) -> list[Intermediate]:
+    """Take one step of ``trainer`` (exactly as ``trainer.step()``) and return its intermediates.
+
+    Returns [] without stepping when the run has finished.
+    """
+    return inspect_backprop(trainer, twin=False).entries
+
+
+def inspect_backprop(trainer, twin: bool = True) -> Inspection:
+    """Take one step of ``trainer`` (exactly as ``trainer.step()``): its intermediates, its graph
+    and, with ``twin``, its gradients beside its twin style's from the same weights."""
+    if trainer.finished:
+        return Inspection([], None)
+    found = capture(trainer)
+    entries = list(found.entries)
+    inside = _inside_model(found)
+    if inside:  # after the line that called the model
+        at = next((i for i, e in enumerate(entries) if e.name == "y_pred"), 0)
+        entries[at:at] = inside
+    graph = graphs.build(found)
+    result = Inspection(entries, graph, check=_check(trainer, found, graph))
+    if twin and STYLES[trainer.cfg.style].twin:
+        result.twin = twin_gradients(trainer, found.start, graph)
+    return result
+
+
+def _inside_model(found: Capture) -> list[Intermediate]:
+    """What the model made out of the step's sight (nn.Linear's output h, the ReLU's h_relu)."""
+    values, counts = [], {"h": 0, "h_relu": 0}
+    step_lines = {line for line, _ in found.executed}
+    linears = [made for made in found.operations if made.op == "linear"]
+    for made in found.operations:
+        kind = {"linear": "h", "relu": "h_relu", "clamp": "h_relu"}.get(made.op)
+        if kind is None or (made.lines[0] in step_lines and kind == "h_relu" and made.op == "clamp"):
+            continue
+        if made.op == "linear" and made is linears[-1]:
+            continue  # the output layer's result is y_pred, a local of the step already
+        counts[kind] += 1
+        name = kind if counts[kind] == 1 else f"{kind} (use {counts[kind] - 1} of the middle layer)"
+        shape, sample, norm = graphs.summary(made.value)
+        values.append(Intermediate(name, made.lines[0], made.code, shape, sample, norm))
+    return values
+
+
+def _check(trainer, found: Capture, graph: graphs.StepGraph | None) -> dict:
+    """The gradient check of the step (``gradcheck.py``), each wrong gradient traced to its node."""
+    net, cfg = trainer.net, trainer.cfg
+    grads = {name: as_array(g) for name, g in net.gradients().items()}
+    made = {name: made_by(graph, name) for name in found.start}
+    between = {name: found.bound[name] for name in BETWEEN if found.hand_written and name in found.bound}
+    layers = STYLES[cfg.style].layers
+    seed = cfg.seed + trainer.steps_done
+    x, y = as_array(net.x), as_array(net.y)
+    return gradient_check(found.start, grads, x, y, layers, net.depth, cfg.dtype, seed, made, between)
+
+
+def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGraph | None) -> dict:
+    """The step's gradients beside those of its twin style, taken from the same weights and data.
+
+    Returns ``{"twin": style, "dtype": ..., "rows": [{"weight", "twin_weight", "made_by",
+    "twin_made_by", "max_abs", "max_rel"}]}``: ``max_rel`` is the largest difference over the
+    largest |gradient|, zero or rounding where the maths is the same.
+    """
+    from ..trainer import Trainer
+
+    style = STYLES[trainer.cfg.style].twin
+    cfg = trainer.cfg.replace(style=style, optimizer="sgd", mistake="none", steps=max(trainer.cfg.steps, 1))
+    other = Trainer(cfg, statistics=False, histograms=False)
+    ours, theirs = list(trainer.net.parameters()), list(other.net.parameters().items())
+    for name, (_, param) in zip(ours, theirs, strict=True):
+        if isinstance(param, np.ndarray):
+            param[...] = start[name]
+        else:
+            with torch.no_grad():
+                param.copy_(torch.from_numpy(start[name]))
+    other_graph = graphs.build(capture(other))
+    mine, yours = trainer.net.gradients(), other.net.gradients()
+    rows = []
+    for name, (their_name, _) in zip(ours, theirs, strict=True):
+        a, b = as_array(mine[name]).astype(np.float64), as_array(yours[their_name]).astype(np.float64)
+        scale = float(np.abs(a).max()) or 1.0
+        diff = float(np.abs(a - b).max())
+        rows.append(
+            {
+                "weight": name,
+                "twin_weight": their_name,
+                "made_by": made_by(graph, name),
+                "twin_made_by": made_by(other_graph, their_name),
+                "max_abs": diff,
+                "max_rel": diff / scale,
+            }
+        )
+    return {"twin": style, "dtype": trainer.cfg.dtype, "rows": rows}
+
+
+def made_by(graph: graphs.StepGraph | None, weight: str) -> str:
+    """Which node of ``graph`` made ``weight``'s gradient."""
+    if graph is None:
+        return ""
+    if graph.source == "traced code":
+        node = graph.nodes.get(f"grad_{weight}")
+        return f"{node.id} (line {node.lines[0]})" if node else ""
+    readers = [e.target for e in graph.edges if e.source == weight]
+    return ", ".join(graph.nodes[r].label for r in readers) + f" → AccumulateGrad ({weight})"
