@@ -1,45 +1,119 @@
-"""Settings in a link: a page URL's query parameters to a Config and back.
+"""A page's link: its URL's query parameters, read and written in one place.
 
-Parameter names are the CLI's option names with underscores (``?style=optim&lr=0.001``),
-so a link and a command line read alike. A link is input from anywhere, so
-every value is checked like any other input; a bad one never stops the page:
-it is replaced (an out-of-range number is clamped, anything else takes its
-default) and a warning says what was replaced and why.
+    link, warnings = Link.from_query(st.query_params.to_dict(), devices, limits)
+    link.config, link.lecture, link.hide, link.speed
+    link.to_query()          # the parameters that say the same, as the page writes them
+
+A link holds the run settings (``config.LINK_SETTINGS``, under the command line's option names
+with underscores: ``?style=optim&lr=0.001``, so a link and a command line read alike) and the
+page's own parameters (``PAGE_PARAMETERS``): lecture mode, the controls it hides, the speed. A
+link is input from anywhere, so every value is checked like any other input; a bad one never
+stops the page: it is replaced (an out-of-range number is clamped, anything else takes its
+default) and a warning says what was replaced and why. Two links mean the same when they write
+the same query (``to_query``): a link that leaves a default out means what it means with it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from .config import SETTINGS_BY_NAME, Config, ConfigError, Limits, parse_device, repair
-
-#: The settings a link carries: everything that defines a run.
-LINK_SETTINGS = (
-    "style",
-    "data",
-    "lr",
-    "optimizer",
-    "momentum",
-    "n",
-    "d_in",
-    "hidden",
-    "d_out",
-    "dtype",
-    "device",
-    "min_depth",
-    "max_depth",
-    "mistake",
-    "steps",
-    "seed",
+from .config import (
+    CURVE_DATA,
+    LINK_SETTINGS,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Config,
+    ConfigError,
+    Limits,
+    parse_device,
+    repair,
 )
-#: Parameters that are not run settings but may appear in a link.
+
+#: Parameters of the page, not of the run: lecture mode, the controls it hides, slow motion.
 PAGE_PARAMETERS = ("lecture", "hide", "speed")
+
+#: How a link says yes (``?lecture=1``).
+YES = ("1", "true", "yes", "on")
+
+#: Slow motion: its range in steps a second, the speed a curve starts with (500 steps in 10 s:
+#: a curve trains in a blink otherwise), and the speed slow motion offers until one is chosen.
+SPEED_LOW, SPEED_HIGH = 1, 200
+CURVE_SPEED = 50
+DEFAULT_CAP = 20
+
+#: The controls lecture mode can hide (``?hide=lr,seed``): the sidebar's, by ``Setting.control``
+#: (the two depths are one control), and the speed.
+HIDEABLE = (*dict.fromkeys(s.control_name for s in SETTINGS if s.sidebar and s.hideable), "speed")
+
+
+def flag(text: str | None) -> bool:
+    """Whether a link's value says yes."""
+    return str(text or "").strip().lower() in YES
+
+
+def default_speed(data: str) -> int | None:
+    """The speed a run starts with: slow motion on a curve, as fast as possible otherwise (None)."""
+    return CURVE_SPEED if data in CURVE_DATA else None
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a page's URL says: the run's settings, lecture mode and its hidden controls, the speed."""
+
+    config: Config
+    lecture: bool = False
+    hide: tuple[str, ...] = ()  # kept while lecture mode is off, but only meant with it
+    speed: int | None = None  # slow motion's steps a second; None: as fast as possible
+
+    @classmethod
+    def from_query(
+        cls, params: dict[str, Any], devices: list[str] | None = None, limits: Limits | None = None
+    ) -> tuple[Link, list[str]]:
+        """The link of query parameters (the first of repeated ones counts), and one warning per
+        value it replaced. ``devices``: those that exist here (any other is replaced by cpu)."""
+        raw = {k: _first(v) for k, v in params.items()}
+        warnings = [f"Ignored the unknown link parameter {name!r}." for name in sorted(set(raw) - set(_KNOWN))]
+        config = _config(raw, devices, limits, warnings)
+        asked = [h.strip() for h in str(raw.get("hide", "")).split(",") if h.strip()]
+        for h in sorted(set(asked) - set(HIDEABLE)):
+            warnings.append(f"hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
+        hide = tuple(h for h in dict.fromkeys(asked) if h in HIDEABLE)
+        speed = _speed(raw.get("speed"), config.data, warnings)
+        return cls(config, flag(raw.get("lecture")), hide, speed), warnings
+
+    def to_query(self) -> dict[str, str]:
+        """The query parameters of this link: every run setting, and the page's own parameters
+        where they are not the defaults."""
+        query = {name: _text(getattr(self.config, name)) for name in LINK_SETTINGS}
+        if self.lecture:
+            query["lecture"] = "1"
+            if self.hide:
+                query["hide"] = ",".join(self.hide)
+        if self.speed != default_speed(self.config.data):
+            query["speed"] = "fast" if self.speed is None else str(self.speed)
+        return query
+
+    def means(self, params: dict[str, Any], devices: list[str] | None = None, limits: Limits | None = None) -> bool:
+        """Whether query parameters ``params`` say what this link says, however they are written."""
+        return Link.from_query(params, devices, limits)[0].to_query() == self.to_query()
+
+
+_KNOWN = (*LINK_SETTINGS, *PAGE_PARAMETERS)
 
 
 def to_query(cfg: Config) -> dict[str, str]:
-    """The query parameters of a config (every link setting, as text)."""
-    return {name: _text(getattr(cfg, name)) for name in LINK_SETTINGS}
+    """The query parameters of a config alone (every link setting, as text)."""
+    return Link(cfg, speed=default_speed(cfg.data)).to_query()
+
+
+def from_query(
+    params: dict[str, Any], available_devices: list[str] | None = None, limits: Limits | None = None
+) -> tuple[Config, list[str]]:
+    """The run settings of query parameters, and one warning per value that was replaced."""
+    link, warnings = Link.from_query(params, available_devices, limits)
+    return link.config, warnings
 
 
 def _text(value: Any) -> str:
@@ -65,23 +139,13 @@ def _chosen(name: str, raw: dict[str, Any], warnings: list[str]) -> Any:
     return setting.default
 
 
-def from_query(
-    params: dict[str, Any], available_devices: list[str] | None = None, limits: Limits | None = None
-) -> tuple[Config, list[str]]:
-    """A valid Config from query parameters, and one warning per value that was replaced."""
-    warnings: list[str] = []
-    raw = {k: _first(v) for k, v in params.items()}
-    for name in sorted(set(raw) - set(LINK_SETTINGS) - set(PAGE_PARAMETERS)):
-        warnings.append(f"Ignored the unknown link parameter {name!r}.")
-
+def _config(raw: dict, devices: list[str] | None, limits: Limits | None, warnings: list[str]) -> Config:
+    """The run settings of a link, each checked, the rules between them repaired."""
     style = _chosen("style", raw, warnings)
     data = _chosen("data", raw, warnings)
     defaults = Config.for_style(style, data=data).to_dict()  # a curve's sizes and rate, where it is one
-
     values: dict[str, Any] = {"style": style, "data": data}
-    for name in LINK_SETTINGS[2:]:
-        if name not in raw:
-            continue
+    for name in (n for n in LINK_SETTINGS if n in raw and n not in values):
         setting = SETTINGS_BY_NAME[name]
         try:
             values[name] = parse_device(raw[name]) if name == "device" else setting.parse(raw[name])
@@ -92,20 +156,40 @@ def from_query(
             else:
                 values[name] = clamped
                 warnings.append(f"{error}. Using {_text(clamped)}, the nearest allowed value.")
-
-    values, notes = repair({**defaults, **values}, available_devices)
+    values, notes = repair({**defaults, **values}, devices)
     warnings += notes
     try:
-        return Config.from_dict(values, limits=limits), warnings
+        return Config.from_dict(values, limits=limits)
     except ConfigError as error:  # e.g. sizes over this server's memory limit
-        sizes = ("n", "d_in", "hidden", "d_out")
         warnings.append(f"{error}. Using the tutorial's sizes.")
-        values = {k: v for k, v in values.items() if k not in sizes}
+        values = {k: v for k, v in values.items() if k not in ("n", "d_in", "hidden", "d_out")}
         try:
-            return Config.from_dict(values, limits=limits), warnings
+            return Config.from_dict(values, limits=limits)
         except ConfigError as again:
             warnings.append(f"{again}. Using the tutorial's defaults for {style}.")
-            return Config.for_style(style, data=data, limits=limits), warnings
+            return Config.for_style(style, data=data, limits=limits)
+
+
+def _speed(text: Any, data: str, warnings: list[str]) -> int | None:
+    """A link's ``speed``: ``fast`` (None), or slow motion's steps a second; the data's default
+    when it is missing or bad (with a warning)."""
+    if text is None:
+        return default_speed(data)
+    text = str(text).strip()
+    if text.lower() == "fast":
+        return None
+    try:
+        cap = int(text)
+    except ValueError:
+        cap = None
+    if cap is None or not SPEED_LOW <= cap <= SPEED_HIGH:
+        using = default_speed(data)
+        warnings.append(
+            f"speed: {text!r} is not fast or a whole number of steps a second from {SPEED_LOW} to "
+            f"{SPEED_HIGH}; using {'fast' if using is None else using}."
+        )
+        return using
+    return cap
 
 
 def _clamp(setting, value: Any):

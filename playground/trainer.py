@@ -22,7 +22,7 @@ The histograms count the gradients; ``set_histogram_kinds`` adds the weights, th
 hidden layer's activations (``record.HISTOGRAM_KINDS``), at the same steps. With a curve for
 data, ``fit()`` is the network's prediction on the fit chart's grid, as it is now.
 
-A live change (``set_learning_rate``, ``set_steps``) is recorded in
+A live change (``change``: ``set_learning_rate``, ``set_steps``) is recorded in
 ``trainer.changes`` with the step it took effect; a Trainer given those changes
 replays the run exactly (``Trainer(cfg, changes)``; ``legacy_numbers=True`` for a run
 file of version 2, whose starting numbers came from torch's generator).
@@ -109,6 +109,16 @@ class Trainer:
         elif self.status == Status.READY and self.steps_done >= self.cfg.steps:
             self._done()
 
+    #: The live settings (``Setting.live``), each by the setter that changes it during a run.
+    SETTERS = {"lr": set_learning_rate, "steps": set_steps}
+
+    def change(self, setting: str, value) -> None:
+        """A live change: ``setting`` is ``value`` from the next step on, recorded in ``changes``
+        so that a replay takes it at the same step."""
+        if setting not in LIVE_SETTINGS:
+            raise ConfigError(setting, f"cannot change during a run; allowed {', '.join(LIVE_SETTINGS)}")
+        self.SETTERS[setting](self, value)
+
     def set_histogram_kinds(self, kinds) -> None:
         """Record these kinds of histogram from the next step on (the gradients always). They do
         not change the run; each costs a pass like the gradients' at every histogram step."""
@@ -141,10 +151,7 @@ class Trainer:
         """Replay the changes that took effect at this step."""
         while self._due and self._due[0].step <= self.steps_done:
             change = self._due.pop(0)
-            if change.setting == "lr":
-                self.set_learning_rate(change.value)
-            else:
-                self.set_steps(change.value)
+            self.change(change.setting, change.value)
 
     def step(self) -> dict | None:
         """Take one step; return its row, or None when the run has already ended."""

@@ -270,7 +270,7 @@ def test_over_the_cap_a_visitor_waits_in_line_and_starts_by_itself(monkeypatch):
     import threading
 
     from playground.config import Config
-    from playground.server.worker import Command
+    from playground.server.protocol import Command
     from playground.ui import shared
 
     monkeypatch.setenv("PLAYGROUND_MAX_CONCURRENT_RUNS", "1")

@@ -71,7 +71,8 @@ def test_a_long_run_exports_every_step_and_its_last():
 
 def test_the_page_exports_what_the_engine_does():
     """The page's mirror of a run (its updates) exports the same bytes as the trainer."""
-    from playground.server.worker import Hosted, RunView
+    from playground.server.protocol import RunView
+    from playground.server.worker import Hosted
 
     cfg = Config.for_style("dynamic", steps=300, threads=1, **SMALL)
     hosted, view = Hosted(1, Trainer(cfg, [Change(120, "lr", 1e-5)])), RunView(cfg)

@@ -15,7 +15,7 @@ import pytest
 from playground.config import Config, Limits
 from playground.record import Status
 from playground.server.pool import CRASHED, GONE, Pool
-from playground.server.worker import Command
+from playground.server.protocol import Command
 from playground.trainer import Trainer
 
 pytestmark = pytest.mark.process
@@ -123,7 +123,7 @@ def test_pause_takes_effect_within_half_a_second(pool):
 def test_learning_rate_applies_from_the_next_step(pool):
     client = pool.open(Config.for_style("module", steps=100, **SMALL))
     client.request(Command.STEP, 2)
-    client.request(Command.LR, 0.5)
+    client.request(Command.SET, "lr", 0.5)
     client.request(Command.STEP, 1)
     assert client.view.state.learning_rate == 0.5
     assert client.view.state.steps_done == 3
@@ -269,8 +269,8 @@ def test_a_finished_run_holds_no_process_and_can_go_on(pool):
     for _ in range(50):  # an open page pings its parked run, and says its speed on every rerun
         client.send(Command.PING)
         client.send(Command.SPEED, None)
-    client.request(Command.STEPS, 150)
-    assert [p[1] for p in client.run.pending] == [Command.SPEED, Command.STEPS]  # kept for its return
+    client.request(Command.SET, "steps", 150)
+    assert [p[1] for p in client.run.pending] == [Command.SPEED, Command.SET]  # kept for its return
     client.request(Command.TRAIN)
     wait_until(client, lambda v: v.status == Status.DONE and v.state.steps_done == 150)
     np.testing.assert_array_equal(client.view.history["loss"], local_run_with(cfg, client.view.state.changes))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from playground.server.worker import Command
+from playground.server.protocol import Command
 from playground.ui import visits as visits_module
 from playground.ui.visits import Visits
 

@@ -30,3 +30,29 @@ def warm_up() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def _report_devices(conn) -> None:
+    from .. import devices
+
+    try:
+        conn.send((devices.available(), devices.why_no_cuda()))
+    except OSError:  # nobody is waiting any more (the server stopped)
+        pass
+
+
+def probe_devices(timeout: float = 120.0) -> tuple[list[str], str]:
+    """The devices this machine can train on, asked of a process of their own (the server never imports torch)."""
+    ctx = context()
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_report_devices, args=(child,), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if parent.poll(timeout):
+            return parent.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        process.join(timeout=1.0)
+    return ["cpu"], "Could not check for GPUs; offering the CPU only."

@@ -42,7 +42,8 @@ from .. import threads
 from ..config import Config, Limits
 from ..record import Change, Status
 from .launch import context
-from .worker import ORPHAN_S, Command, RunView, Update, serve
+from .protocol import ORPHAN_S, Command, RunView, Update
+from .worker import serve
 
 CRASHED = (
     "The training process that held this run stopped (killed, or out of memory), so the run is lost. "
@@ -51,6 +52,11 @@ CRASHED = (
 GONE = "This run was closed (its page was silent too long)."
 FIRST_GUESS_S = 5.0  # a run's training time, until some runs have finished here
 TRAINING_COMMANDS = (Command.TRAIN, Command.STEP, Command.INSPECT)  # these go through the line
+
+
+def _kind(command: Command, args: tuple) -> tuple:
+    """What a command sets: a later one of the same kind replaces it (a live setting: per setting)."""
+    return (command, args[0]) if command == Command.SET else (command,)
 
 
 class Process:
@@ -243,7 +249,8 @@ class Pool:
             if run.process is None:
                 if command != Command.PING:  # (a ping only says the page is there: last_seen)
                     # While it is not resident the run takes no step: only the last of each setting matters.
-                    run.pending = [p for p in run.pending if p[1] != command] + [(number, command, args)]
+                    kind = _kind(command, args)
+                    run.pending = [p for p in run.pending if _kind(*p[1:]) != kind] + [(number, command, args)]
                 return False
             return self._send(run, number, command, args)
 

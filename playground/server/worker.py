@@ -1,94 +1,37 @@
-"""Training processes, and what crosses the pipe between them and the app's server.
+"""A training process: it hosts many runs, trains those that train in turns, and reports.
 
-Why processes: the page (Streamlit's server, building figures) and training both
-want the CPU; in one process they fight over the GIL and training slows to a crawl
-(docs/performance.md). A training process (``serve``) trains with one
-intra-op thread, hosts many runs, trains those that train in turns, and sends what
-they recorded, in batches, every ``FLUSH_S``. ``playground.pool`` is the server's
-side: which process holds which run, the line to train, parking runs on disk.
+Why processes: the page (Streamlit's server, building figures) and training both want the CPU;
+in one process they fight over the GIL and training slows to a crawl (docs/performance.md). A
+training process (``serve``) trains with one intra-op thread, hosts many runs, trains those that
+train in turns, and sends what they recorded, in batches, every ``FLUSH_S``. What crosses its
+pipe is in ``protocol.py``; ``pool.py`` is the server's side: which process holds which run, the
+line to train, parking runs on disk.
 
-Processes start from a fork server that has already imported torch and the
-engine, so a new process is ready at once instead of after torch's import (and the
-fork server itself starts with the app).
+Processes start from a fork server that has already imported torch and the engine
+(``launch.py``, ``warm.py``), so a new process is ready at once instead of after torch's import.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import pickle
 import select
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
 from .. import threads
 from ..config import Config, ConfigError
-from ..record import Change, Status
-from .launch import context
+from ..record import Change
+from .protocol import ORPHAN_S, Command, Update
 
 FLUSH_S = 0.05  # how often a training run sends what it recorded
 CHUNK_S = 0.02  # a run's turn at training, between two looks at the pipe
-ORPHAN_S = 45.0  # a run whose page has been silent this long is dropped
-
-
-# ---------------------------------------------------------------- what crosses the pipe
-
-
-class Command(StrEnum):
-    """What the server asks of a training process about one run: sent as ``(run_id, number, command, *args)``."""
-
-    OPEN = "open"  # (config dict, changes): start a run
-    RESTORE = "restore"  # (path): take back a parked run
-    PARK = "park"  # (path): write the run's whole state there and let it go
-
-    TRAIN = "train"  # train until paused or finished
-    PAUSE = "pause"
-    STEP = "step"  # (n): take n steps, then pause
-    LR = "lr"  # (lr): the learning rate from the next step on
-    STEPS = "steps"  # (steps): the run's length
-    SPEED = "speed"  # (steps per second, or None for as fast as possible)
-    INSPECT = "inspect"  # take one step, traced (inspection.step)
-    HISTOGRAMS = "histograms"  # (kinds): the kinds of histogram to record besides the gradients
-    PING = "ping"  # the page is still open
-    CLOSE = "close"
-
-
-@dataclass
-class Update:
-    """What a worker sends its page: its state after the last command it carried out, and the
-    rows it recorded since the previous update. ``Update()`` is a run's state before its first."""
-
-    ack: int = 0  # the last command carried out (commands are numbered)
-    rows: list[dict] = field(default_factory=list)  # history rows recorded since the last update
-    hists: list[dict] = field(default_factory=list)  # histogram rows recorded since the last update
-    last: dict = field(default_factory=dict)  # the latest row, kept or not
-    steps_done: int = 0
-    status: Status = Status.READY
-    message: str = ""  # the trainer's word on a finished or diverged run
-    running: bool = False
-    steps_per_s: float = 0.0
-    learning_rate: float = 0.0
-    changes: list[Change] = field(default_factory=list)  # every live change so far (Trainer.changes)
-    edges_low: dict[str, int] = field(default_factory=dict)  # per tensor: lowest histogram edge, 2**low
-    sizes: dict[str, int] = field(default_factory=dict)  # per weight tensor: number of entries
-    relu_layers: list[str] = field(default_factory=list)  # labels of the layers whose dead units are counted
-    trained_s: float = 0.0  # seconds spent in training steps
-    inspected: dict | None = None  # an inspected step: its intermediates, graph and twin (Inspection), sent once
-    error: str = ""  # the run could not start; nothing else is set
-    parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
-    fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
-    losses: object = None  # every step's loss since the last update (an array), and depth (or None)
-    depths: object = None
-
 
 #: A training process warms the optimizers this long after it starts, once nothing trains: not
 #: while the first page is still being drawn, nor while the first run trains.
 WARM_AFTER_S = 3.0
-
-
-# ---------------------------------------------------------------- worker side
 
 
 class Hosted:
@@ -129,10 +72,8 @@ class Hosted:
         elif command == Command.STEP:
             self.running = False
             self.train(args[0])
-        elif command == Command.LR:
-            trainer.set_learning_rate(args[0])
-        elif command == Command.STEPS:
-            trainer.set_steps(args[0])
+        elif command == Command.SET:
+            trainer.change(*args)
         elif command == Command.SPEED:
             self.cap = args[0]
         elif command == Command.HISTOGRAMS:
@@ -225,136 +166,131 @@ def _give_memory_back() -> None:
 
 
 def serve(conn, orphan_s: float = ORPHAN_S) -> None:
-    """A training process's main loop: host runs, train those that train in turns, report.
+    """A training process's main loop (``Worker.loop``), on the pipe ``conn`` to the server."""
+    Worker(conn, orphan_s).loop()
+
+
+class Worker:
+    """The runs of one training process, and its pipe to the server.
 
     Messages in: ``(run_id, number, command, *args)``. Out: ``(run_id, Update)``. The runs that
     train share the process in turns of ``CHUNK_S`` each (or one step when a speed cap says it is
     due), so every run's curve moves at once however many there are. A run whose page has said
     nothing for ``orphan_s`` seconds is dropped; when the server goes, the process exits.
     """
-    import pickle
 
-    from ..trainer import Trainer
-    from . import warm  # torch, warmed (the fork server has imported it already)
+    def __init__(self, conn, orphan_s: float = ORPHAN_S):
+        self.conn = conn
+        self.orphan_s = orphan_s
+        self.runs: dict[int, Hosted] = {}
+        self.order: list[int] = []  # round robin over the runs that train
+        self.warm_at = time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
 
-    warm_at = time.monotonic() + WARM_AFTER_S  # then, once nothing trains: warm.background()
-    runs: dict[int, Hosted] = {}
+    def loop(self) -> None:
+        from . import warm  # torch, warmed (the fork server has imported it already)
 
-    def send(run_id: int, run: Hosted) -> bool:
+        while True:
+            busy = any(run.running for run in self.runs.values())
+            if not busy and time.monotonic() >= self.warm_at:
+                warm.background()  # the optimizers' first use (more imports), in a thread
+                self.warm_at = math.inf
+            if not self.read(0 if busy else 0.5):
+                return  # the server is gone
+            self.turns()
+
+    def read(self, timeout: float) -> bool:
+        """Carry out every message that has come (waiting up to ``timeout`` for the first); False
+        when the server has gone."""
+        try:
+            while self.conn.poll(timeout):
+                timeout = 0
+                run_id, number, command, *args = self.conn.recv()
+                try:
+                    self.handle(run_id, number, command, tuple(args))
+                except Exception as error:  # one run's failure must not end the others'
+                    self.fail(run_id, number, error)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def send(self, run_id: int, run: Hosted) -> bool:
         """Send what the run's page has not had, without ever blocking: a process blocked on a full
         pipe would never hear the server. The update is made only when it can go: making it hands
         over what was recorded since the last (``Hosted.update``), and the run sends it later."""
-        if not _writable(conn):
+        if not _writable(self.conn):
             return False
-        conn.send((run_id, run.update()))
+        self.conn.send((run_id, run.update()))
         return True
 
-    def handle(run_id: int, number: int, command: Command, args: tuple) -> None:
+    def handle(self, run_id: int, number: int, command: Command, args: tuple) -> None:
+        from ..trainer import Trainer  # here, not at the top: the server imports this module for serve
+
         if command == Command.OPEN:
             try:
                 trainer = Trainer(Config.from_dict(args[0]), [Change(*c) for c in args[1]])
             except (ConfigError, RuntimeError, MemoryError) as error:
-                conn.send((run_id, Update(ack=number, error=str(error))))
+                self.conn.send((run_id, Update(ack=number, error=str(error))))
                 return
-            runs[run_id] = Hosted(run_id, trainer)
+            self.runs[run_id] = Hosted(run_id, trainer)
         elif command == Command.RESTORE:
-            with open(args[0], "rb") as handle_:
-                runs[run_id] = pickle.load(handle_)
+            with open(args[0], "rb") as file:
+                self.runs[run_id] = pickle.load(file)
             os.unlink(args[0])
-            runs[run_id].heard = time.monotonic()
-        run = runs.get(run_id)
+            self.runs[run_id].heard = time.monotonic()
+        run = self.runs.get(run_id)
         if run is None:
             return  # dropped already (closed, or orphaned)
+        if command in (Command.PARK, Command.CLOSE):
+            self.leave(run_id, number, command, args)
+            return
+        if command in (Command.OPEN, Command.RESTORE):
+            run.ack = number
+        else:
+            run.command(number, command, args)
+        self.send(run_id, run)  # every command is answered with the state after it (or soon after: dirty)
+
+    def leave(self, run_id: int, number: int, command: Command, args: tuple) -> None:
+        """A run leaves the process: parked (its whole state written to ``args[0]``) or closed."""
+        run = self.runs.pop(run_id)
         if command == Command.PARK:
             run.running = False
-            with open(args[0], "wb") as handle_:
-                pickle.dump(run, handle_, protocol=pickle.HIGHEST_PROTOCOL)
-            del runs[run_id]
-            _give_memory_back()
-            conn.send((run_id, Update(ack=number, parked=True)))
-            return
-        if command == Command.CLOSE:
-            del runs[run_id]
-            _give_memory_back()
-            return
-        if command not in (Command.OPEN, Command.RESTORE):
-            run.command(number, command, args)
-        else:
-            run.ack = number
-        send(run_id, run)  # every command is answered with the state after it (or soon after: dirty)
+            with open(args[0], "wb") as file:
+                pickle.dump(run, file, protocol=pickle.HIGHEST_PROTOCOL)
+        _give_memory_back()
+        if command == Command.PARK:
+            self.conn.send((run_id, Update(ack=number, parked=True)))
 
-    def fail(run_id: int, number: int, error: Exception) -> None:
-        runs.pop(run_id, None)
-        conn.send((run_id, Update(ack=number, error=f"{type(error).__name__}: {error}")))
+    def fail(self, run_id: int, number: int, error: Exception) -> None:
+        self.runs.pop(run_id, None)
+        self.conn.send((run_id, Update(ack=number, error=f"{type(error).__name__}: {error}")))
 
-    order: list[int] = []  # round robin over the runs that train
-    while True:
-        busy = any(run.running for run in runs.values())
-        if not busy and time.monotonic() >= warm_at:
-            warm.background()  # the optimizers' first use (more imports), in a thread
-            warm_at = math.inf
-        timeout = 0 if busy else 0.5
-        try:
-            while conn.poll(timeout):
-                timeout = 0
-                run_id, number, command, *args = conn.recv()
-                try:
-                    handle(run_id, number, command, tuple(args))
-                except Exception as error:  # one run's failure must not end the others'
-                    fail(run_id, number, error)
-        except (EOFError, OSError):
-            return  # the server is gone
+    def turns(self) -> None:
+        """One round: drop orphans, give each training run its turn, send what is due."""
         now = time.monotonic()
-        for run_id in [i for i, run in runs.items() if now - run.heard > orphan_s]:
-            del runs[run_id]  # its page is gone
-        training = [i for i, run in runs.items() if run.running]
+        for run_id in [i for i, run in self.runs.items() if now - run.heard > self.orphan_s]:
+            del self.runs[run_id]  # its page is gone
+        training = [i for i, run in self.runs.items() if run.running]
         # Runs that have not had a turn go first: a room that presses Train together sees first steps at once.
-        order = [i for i in training if i not in order] + [i for i in order if i in training]
-        for run_id in list(order):
-            run = runs[run_id]
-            if run.unsent and now - run.last_flush > FLUSH_S and not _writable(conn):
+        self.order = [i for i in training if i not in self.order] + [i for i in self.order if i in training]
+        for run_id in list(self.order):
+            run = self.runs[run_id]
+            if run.unsent and now - run.last_flush > FLUSH_S and not _writable(self.conn):
                 continue  # the server is behind: let it catch up before training on
             try:
                 run.turn(CHUNK_S)
             except Exception as error:  # e.g. out of memory in one run: that run ends, the others go on
-                fail(run_id, run.ack, error)
+                self.fail(run_id, run.ack, error)
                 continue
             if not run.running or time.monotonic() - run.last_flush >= FLUSH_S:
-                send(run_id, run)
-        if order:
-            order.append(order.pop(0))
-        for run_id, run in runs.items():
+                self.send(run_id, run)
+        if self.order:
+            self.order.append(self.order.pop(0))
+        for run_id, run in self.runs.items():
             if run.dirty and not run.running:
-                send(run_id, run)
-        capped = [run for run in runs.values() if run.running and run.cap]
+                self.send(run_id, run)
+        capped = [run for run in self.runs.values() if run.running and run.cap]
         if capped and len(capped) == len(training):  # only slow-motion runs: sleep until one is due
             time.sleep(max(0.0, min(run.next_step for run in capped) - time.monotonic()))
-
-
-def _report_devices(conn) -> None:
-    from .. import devices
-
-    try:
-        conn.send((devices.available(), devices.why_no_cuda()))
-    except OSError:  # nobody is waiting any more (the server stopped)
-        pass
-
-
-def probe_devices(timeout: float = 120.0) -> tuple[list[str], str]:
-    """The devices this machine can train on, asked of a worker process (the server never imports torch)."""
-    ctx = context()
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_report_devices, args=(child,), daemon=True)
-    process.start()
-    child.close()
-    try:
-        if parent.poll(timeout):
-            return parent.recv()
-    except (EOFError, OSError):
-        pass
-    finally:
-        process.join(timeout=1.0)
-    return ["cpu"], "Could not check for GPUs; offering the CPU only."
 
 
 def _writable(conn) -> bool:
@@ -363,57 +299,3 @@ def _writable(conn) -> bool:
         return bool(select.select([], [conn.fileno()], [], 0)[1])
     except (OSError, ValueError):
         return False
-
-
-# ---------------------------------------------------------------- page side
-
-
-@dataclass
-class RunView:
-    """What the page knows of a run: the mirror of the worker's logs and its latest state.
-
-    ``config`` is the settings the run started with; ``state.changes`` says what changed since.
-    """
-
-    config: Config
-    state: Update = field(default_factory=Update)
-    history: object = None
-    histograms: object = None
-    per_step: object = None  # every step's loss (history.PerStep)
-    inspected: dict | None = None  # the last inspected step (inspection.step.Inspection.to_dict)
-    error: str = ""  # why the run stopped or could not start
-    fit: dict | None = None  # a curve's latest fit (Trainer.fit)
-
-    def __post_init__(self):
-        from ..history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
-
-        self.history = Log(HISTORY_ROWS)
-        self.per_step = PerStep()
-        self.histograms = Log(HISTOGRAM_ROWS, every=self.config.hist_every)
-        self.state.learning_rate = self.config.lr
-
-    @property
-    def status(self) -> Status:
-        return Status.ERROR if self.error else self.state.status
-
-    @property
-    def running(self) -> bool:
-        return self.state.running and not self.error
-
-    def apply(self, update: Update) -> None:
-        if update.error:
-            self.error = update.error
-            return
-        for row in update.rows:
-            self.history.append(row)
-        for row in update.hists:
-            self.histograms.append(row)
-        if update.losses is not None and len(update.losses):
-            self.per_step.extend(update.losses, update.depths)
-        if update.inspected is not None:  # sent once, with the step it describes
-            self.inspected = update.inspected
-        if update.fit is not None:  # sent when it changed
-            self.fit = update.fit
-        update.rows, update.hists, update.inspected, update.fit = [], [], None, None  # kept above
-        update.losses = update.depths = None
-        self.state = update

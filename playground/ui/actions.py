@@ -1,7 +1,7 @@
 """The run and what the buttons do to it: Train, Pause, Step, Reset, and inspecting a step.
 
 A session has at most one run, ``st.session_state.client`` (a run of the server's pool, see
-``playground.pool``). Train, Step and "look inside one step" go through the pool's line:
+``server/pool.py``). Train, Step and "look inside one step" go through the pool's line:
 when the server trains as many runs as it allows, the run waits its turn and starts by
 itself. Buttons act in ``on_click`` callbacks, which Streamlit runs before it draws the
 page, so the page shows their effect at once.
@@ -13,11 +13,11 @@ import streamlit as st
 
 from ..config import LIVE_SETTINGS, Config
 from ..server.pool import RunClient
-from ..server.worker import Command
+from ..server.protocol import Command
 from .keys import RUN as KEYS
 from .keys import RUN_TEXT
-from .settings import RUN_SETTINGS, loaded_with, speed, wanted_config
 from .shared import shared
+from .sidebar import RUN_SETTINGS, loaded_with, speed, wanted_config
 from .visits import COOKIE, session_id
 
 
@@ -106,10 +106,8 @@ def sync_run(cfg: Config) -> None:
             f"Steps is now {cfg.steps:,}, and the run has taken {c.view.state.steps_done:,}: it is finished. "
             "Raise Steps to go on, or press Train for a new run."
         )
-    if sent.lr != cfg.lr:
-        c.send(Command.LR, cfg.lr)
-    if sent.steps != cfg.steps:
-        c.send(Command.STEPS, cfg.steps)
+    for name in changed:  # the live settings: from the next step on
+        c.send(Command.SET, name, getattr(cfg, name))
     c.settings = cfg
 
 

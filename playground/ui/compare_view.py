@@ -16,7 +16,7 @@ from ..compare import GPU_SIZES, MAX_RUNS, PRESETS, custom, preset, presets
 from ..config import OPTIMIZER_LABELS as LABELS
 from ..config import OPTIMIZERS, STYLES, Config, ConfigError, lr_grid
 from ..record import Status, statistic
-from ..server.worker import Command
+from ..server.protocol import Command
 from . import charts
 from .plot import plot
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import export
-from ..server.worker import RunView
+from ..server.protocol import RunView
 
 
 def files(view: RunView) -> tuple[bytes, bytes]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ..config import CURVE_DATA, STYLES
+from ..links import flag
 from ..styles import MISTAKES
 from ..styles import STYLES as STYLE_INFO
-from .settings import mistakes_for, on_style_change
+from .sidebar import mistakes_for, on_style_change
 
 CSS = """
 <style>
@@ -35,7 +36,7 @@ CSS = """
 
 def requested() -> bool:
     """Whether the page's link asks for lecture mode (``?lecture=1``)."""
-    return st.query_params.get("lecture", "").lower() in ("1", "true", "yes", "on")
+    return flag(st.query_params.get("lecture"))
 
 
 def style() -> None:

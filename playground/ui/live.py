@@ -24,7 +24,7 @@ from .. import curves
 from ..config import CURVE_DATA, Config
 from ..record import HISTOGRAM_KINDS, Status, activation_series, dead, series
 from ..server.pool import RunClient
-from ..server.worker import Command, RunView
+from ..server.protocol import Command, RunView
 from . import charts
 from .actions import send_histogram_kinds
 from .plot import plot
@@ -243,7 +243,7 @@ class LiveView:
                 "fit",
                 live=bool(view and view.running),
                 look_for="the blue line bending onto the dashed curve. Each diamond is a kink, where one "
-                f"hidden unit's ReLU turns on or off. {curves.LESSONS[cfg.data]}{dynamic}",
+                f"hidden unit's ReLU turns on or off. {curves.CURVES[cfg.data].lesson}{dynamic}",
             )
 
     def draw_slow(self) -> None:

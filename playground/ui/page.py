@@ -18,7 +18,7 @@ import time
 import streamlit as st
 
 from ..config import Config
-from ..server.worker import Command
+from ..server.protocol import Command
 from ..styles import STYLES as STYLE_INFO
 from . import compare_view, lecture, look
 from .actions import client, come_back, run_buttons, sync_run
@@ -26,8 +26,8 @@ from .code import code_panel
 from .downloads import downloads
 from .inspector import inspector, walk_stop
 from .live import FAST_S, IDLE_S, LiveView, heartbeat
-from .settings import init_state, reconcile, share_link, sidebar, speed, wanted_config
 from .shared import shared
+from .sidebar import init_state, reconcile, share_link, sidebar, speed, wanted_config
 
 #: Seconds the first run of a page waits after sending the title and the run buttons, before the
 #: settings. Deltas that reach the browser together are shown together, once the JavaScript of

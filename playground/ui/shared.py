@@ -12,9 +12,8 @@ import streamlit as st
 
 from ..config import ConfigError, Limits
 from ..devices import known_without_torch
-from ..server.launch import warm_up
+from ..server.launch import probe_devices, warm_up
 from ..server.pool import Pool
-from ..server.worker import probe_devices
 from .visits import Visits
 
 

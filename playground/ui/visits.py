@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from ..server.pool import RunClient
-from ..server.worker import Command
+from ..server.protocol import Command
 
 COOKIE = "playground_run"  # the token of the run the tab showed as it left (look.KEYS writes it)
 COOKIE_S = 3600  # how long the cookie lasts

@@ -1,8 +1,12 @@
-"""The settings: read from a link, kept in the session, shown in the sidebar, mirrored in the URL.
+"""The settings on the page: read from its link, kept in the session, drawn in the sidebar, and
+written back to the URL.
 
-The widgets hold the run settings under their config names (``st.session_state.lr``, ...).
-``reconcile`` applies the rules between settings (``config.repair``) before the sidebar is
-drawn, and ``wanted_config`` turns the widgets into a checked Config.
+The widgets hold the run settings under their config names (``st.session_state.lr``, ...). The
+sidebar draws one widget per setting that has one (``Setting.sidebar``), in the order of
+``SETTINGS``. ``reconcile`` applies the rules between settings (``config.repair``) before the
+sidebar is drawn, and ``wanted_config`` turns the widgets into a checked Config. The URL is a
+``links.Link``: read on the session's first run and after Back, written when it no longer says
+what the page shows.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from .. import links
 from ..config import (
     CURVE_DATA,
     CURVE_SIZES,
+    LINK_SETTINGS,
     MISTAKES,
+    SETTINGS,
     SETTINGS_BY_NAME,
     STYLE_DEFAULTS,
     Config,
@@ -24,35 +29,13 @@ from ..config import (
     repair,
     unused,
 )
+from ..links import CURVE_SPEED, DEFAULT_CAP, HIDEABLE, SPEED_HIGH, SPEED_LOW, Link
 from ..styles import MISTAKES as MISTAKE_REGISTRY
 from ..styles import STYLES as STYLE_INFO
 from .shared import shared
 
-RUN_SETTINGS = links.LINK_SETTINGS  # a link carries exactly the settings that define a run
-
-CURVE_SPEED = 50  # steps a second, the speed a curve starts with: 500 steps in 10 s
-DEFAULT_CAP = 20  # slow motion's steps a second, until one is chosen
-SPEED_LOW, SPEED_HIGH = 1, 200  # slow motion's range, steps a second
+RUN_SETTINGS = LINK_SETTINGS  # a link carries exactly the settings that define a run
 FAST, SLOW = SPEED_MODES = ("As fast as possible", "Slow motion")
-
-#: Controls that lecture mode can hide (their values are kept).
-HIDEABLE = (
-    "data",
-    "n",
-    "d_in",
-    "hidden",
-    "d_out",
-    "lr",
-    "optimizer",
-    "momentum",
-    "device",
-    "dtype",
-    "depth",
-    "steps",
-    "seed",
-    "speed",
-    "mistake",
-)
 
 
 def mistakes_for(style: str) -> list[str]:
@@ -106,52 +89,17 @@ def _shown(value) -> str:
 
 def read_link(params: dict) -> list[str]:
     """Set the run settings, lecture mode, the hidden controls and the speed from a URL's query
-    parameters, each checked; returns a warning for each value it replaced."""
+    parameters, each checked (``links.Link``); returns a warning for each value it replaced."""
     ss = st.session_state
-    cfg, warnings = links.from_query(params, shared().devices[0], shared().limits)
+    link, warnings = Link.from_query(params, shared().devices[0], shared().limits)
     for name in RUN_SETTINGS:
-        ss[name] = getattr(cfg, name)
-    lecture = _flag(params.get("lecture", ""))
-    if lecture != ss.get("lecture"):
-        ss.show_diff = lecture
-    ss.lecture = lecture
-    asked = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
-    ss.hide = [h for h in asked if h in HIDEABLE]
-    for h in sorted(set(asked) - set(HIDEABLE)):
-        warnings.append(f"hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
-    (ss.speed_mode, ss.speed_cap), warning = parse_speed(params.get("speed"), cfg.data)
-    if warning:
-        warnings.append(warning)
+        ss[name] = getattr(link.config, name)
+    if link.lecture != ss.get("lecture"):
+        ss.show_diff = link.lecture
+    ss.lecture, ss.hide = link.lecture, list(link.hide)
+    ss.speed_mode = FAST if link.speed is None else SLOW
+    ss.speed_cap = link.speed or (CURVE_SPEED if link.config.data in CURVE_DATA else DEFAULT_CAP)
     return warnings
-
-
-def _flag(text: str) -> bool:
-    return text.lower() in ("1", "true", "yes", "on")
-
-
-def default_speed(data: str) -> tuple[str, int]:
-    """The speed a run starts with: slow motion on a curve, which trains in a blink otherwise."""
-    return (SLOW, CURVE_SPEED) if data in CURVE_DATA else (FAST, DEFAULT_CAP)
-
-
-def parse_speed(text: str | None, data: str) -> tuple[tuple[str, int], str]:
-    """A link's ``speed``: ``fast``, or slow motion's steps a second; and a warning if it is bad."""
-    if text is None:
-        return default_speed(data), ""
-    if text.strip().lower() == "fast":
-        return (FAST, default_speed(data)[1]), ""
-    try:
-        cap = int(text)
-    except ValueError:
-        cap = None
-    if cap is None or not SPEED_LOW <= cap <= SPEED_HIGH:
-        mode, cap = default_speed(data)
-        using = "fast" if mode == FAST else f"{cap}"
-        return default_speed(data), (
-            f"speed: {text!r} is not fast or a whole number of steps a second from {SPEED_LOW} to "
-            f"{SPEED_HIGH}; using {using}."
-        )
-    return (SLOW, cap), ""
 
 
 def speed_text() -> str:
@@ -248,53 +196,65 @@ def _widget(container, name: str, options=None, **kwargs) -> None:
         container.slider(s.label, s.low, s.high, float(value), step=s.step, **kwargs)
 
 
-def sidebar() -> None:
+#: Widgets that need more than their setting: what choosing a style or data loads.
+ON_CHANGE = {"style": on_style_change, "data": on_data_change}
+
+
+def _options(name: str) -> tuple[list | None, str]:
+    """Choices known only on the page, and a caption under them: the devices that exist, the
+    mistakes written for the style."""
     ss = st.session_state
-    values = {name: ss[name] for name in RUN_SETTINGS}
-    hidden = set(ss.hide) if ss.lecture else set()
-    sb = st.sidebar
-
-    def draw(name: str, container=sb, heading: str | None = None, **kwargs) -> str:
-        """The setting's widget; where the setting has no effect, disabled, with a caption that says
-        why, headed by the setting's label or ``heading`` ("": no caption). Returns the reason."""
-        reason = unused(name, values)
-        _widget(container, name, disabled=bool(reason), **kwargs)
-        if reason and heading != "":
-            sb.caption(f"{heading or SETTINGS_BY_NAME[name].label}: {reason}")
-        return reason
-
-    def shown(name: str) -> bool:
-        return name not in hidden
-
-    sb.header("Settings")
-    draw("style", on_change=on_style_change)
-    if shown("data"):
-        draw("data", on_change=on_data_change)
-    c1, c2 = sb.columns(2)
-    for column, name in zip((c1, c2, c1, c2), ("n", "d_in", "hidden", "d_out"), strict=True):
-        if shown(name):
-            draw(name, column)
-    for name in ("lr", "optimizer", "momentum"):
-        if shown(name):
-            draw(name)
-    if shown("device"):
+    if name == "device":
         available, why_no_cuda = shared().devices
         if not shared().devices_known.is_set() and ss.device not in available:
             available = [*available, ss.device]  # until the check answers, keep the link's choice
-        if not draw("device", options=available) and why_no_cuda:
-            sb.caption(why_no_cuda)
-    if shown("dtype"):
-        draw("dtype")
-    if shown("depth"):  # side by side, with one caption for the two
-        d1, d2 = sb.columns(2)
-        draw("min_depth", d1, heading="Depth")
-        draw("max_depth", d2, heading="")
-    for name in ("steps", "seed"):
-        if shown(name):
-            draw(name)
-    if shown("mistake"):
-        draw("mistake", options=mistakes_for(ss.style))
-    if shown("speed"):
+        return available, why_no_cuda
+    if name == "mistake":
+        return mistakes_for(ss.style), ""
+    return None, ""
+
+
+def _rows() -> list[list]:
+    """The sidebar's settings in their order, those that share a row together."""
+    rows: list[list] = []
+    for setting in (s for s in SETTINGS if s.sidebar):
+        if rows and setting.row and rows[-1][0].row == setting.row:
+            rows[-1].append(setting)
+        else:
+            rows.append([setting])
+    return rows
+
+
+def _settings_widgets(sb, hidden: set[str]) -> None:
+    """A widget per setting, in rows; where a setting has no effect, disabled, with one caption per
+    control that says why (headed by its label, or the control's name for several: "Depth")."""
+    values = {name: st.session_state[name] for name in RUN_SETTINGS}
+    captioned: set[str] = set()
+    for row in _rows():
+        places = sb.columns(2) if len(row) > 1 else [sb]
+        for i, setting in enumerate(row):
+            control = setting.control_name
+            if setting.hideable and control in hidden:
+                continue
+            reason = unused(setting.name, values)
+            options, caption = _options(setting.name)
+            container = places[i % len(places)]
+            _widget(container, setting.name, options, disabled=bool(reason), on_change=ON_CHANGE.get(setting.name))
+            if reason and control not in captioned:
+                shared_by = sum(1 for s in SETTINGS if s.control_name == control)
+                sb.caption(f"{setting.label if shared_by == 1 else control.capitalize()}: {reason}")
+                captioned.add(control)
+            elif caption and not reason:
+                sb.caption(caption)
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    hidden = set(ss.hide) if ss.lecture else set()
+    sb = st.sidebar
+    sb.header("Settings")
+    _settings_widgets(sb, hidden)
+    if "speed" not in hidden:
         sb.radio(
             "Speed",
             SPEED_MODES,
@@ -341,27 +301,10 @@ def speed() -> float | None:
     return float(ss.speed_cap) if ss.speed_mode == SLOW else None
 
 
-def page_query(cfg: Config) -> dict[str, str]:
-    """The URL's query parameters for this page: the run settings, and lecture mode, its hidden
-    controls and the speed where they are not the defaults."""
+def page_link(cfg: Config) -> Link:
+    """What this page's URL should say: the run settings, lecture mode, its hidden controls, the speed."""
     ss = st.session_state
-    query = links.to_query(cfg)
-    if ss.lecture:
-        query["lecture"] = "1"
-        if ss.hide:
-            query["hide"] = ",".join(ss.hide)
-    mode, cap = default_speed(cfg.data)
-    if speed_text() != ("fast" if mode == FAST else str(cap)):
-        query["speed"] = speed_text()
-    return query
-
-
-def _meaning(params: dict) -> tuple:
-    """What a URL's query parameters set, however they are written."""
-    cfg, _ = links.from_query(params, shared().devices[0], shared().limits)
-    hide = [h.strip() for h in params.get("hide", "").split(",") if h.strip()]
-    lecture = _flag(params.get("lecture", ""))
-    return links.to_query(cfg), lecture, hide if lecture else [], parse_speed(params.get("speed"), cfg.data)[0]
+    return Link(cfg, bool(ss.lecture), tuple(ss.hide), int(ss.speed_cap) if ss.speed_mode == SLOW else None)
 
 
 def share_link(cfg: Config) -> None:
@@ -371,10 +314,11 @@ def share_link(cfg: Config) -> None:
     browser's Back undoes (``init_state``), so opening the page, or a link that leaves settings
     out, adds none.
     """
-    query = page_query(cfg)
+    link = page_link(cfg)
+    query = link.to_query()
     ss = st.session_state
     params = st.query_params.to_dict()
-    if params != query and _meaning(params) != _meaning(query):
+    if params != query and not link.means(params, shared().devices[0], shared().limits):
         st.query_params.from_dict(query)
         params = query
     ss.url = params
