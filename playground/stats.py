@@ -205,8 +205,8 @@ class Histograms:
         if total > size:
             raw = raw[:size] + raw[size:]  # +|g| and -|g| alike
         # raw[0] holds zeros (+0 and -0) and subnormal numbers; only then is counting zeros worth a pass
-        zeros = int(np.count_nonzero(g == 0)) if raw[0] else 0
-        raw[0] -= zeros
+        exact_zeros = int(np.count_nonzero(g == 0)) if raw[0] else 0
+        raw[0] -= exact_zeros
         mask = size - 1  # the exponent of inf and NaN
         if name not in self.low:
             used = np.flatnonzero(raw[:mask])  # not inf/NaN (all exponent bits set)
@@ -215,5 +215,5 @@ class Histograms:
             # raw bin e holds |g| in [2**(e-bias), 2**(e-bias+1)): map it to a fixed bin,
             # the lowest bin taking everything smaller, the highest everything larger.
             self._index[name] = np.clip(np.arange(size) - bias - self.low[name], 0, self.bins - 1)
-        counts = np.bincount(self._index[name], weights=raw, minlength=self.bins).astype(np.int64)
-        return counts, zeros
+        binned = np.bincount(self._index[name], weights=raw, minlength=self.bins).astype(np.int64)
+        return binned, exact_zeros

@@ -13,9 +13,6 @@ from hypothesis import strategies as st
 
 from playground.config import (
     BIAS_FREE_STYLES,
-    CURVE_DATA,
-    CURVE_LR,
-    CURVE_STYLE_LR,
     DTYPES,
     MANUAL_UPDATE_STYLES,
     NUMPY_STYLES,
@@ -55,19 +52,24 @@ def test_config_fields_and_defaults_are_the_settings():
     assert Config().to_dict() == {s.name: s.default for s in SETTINGS}
 
 
-def test_style_facts_come_from_the_registry():
-    """config's lists of styles are read from the registry's entries (and say what they said when
-    they were written out here)."""
-    assert STYLES == tuple(REGISTRY) == ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
-    assert NUMPY_STYLES == ("numpy",)
-    assert MANUAL_UPDATE_STYLES == ("numpy", "tensor", "autograd", "function", "nn")
-    assert BIAS_FREE_STYLES == ("numpy", "tensor", "autograd", "function")
-    assert STYLE_DEFAULTS == {name: info.defaults for name, info in REGISTRY.items()}
-    assert STYLE_DEFAULTS["numpy"] == {"lr": 1e-6, "optimizer": "sgd", "dtype": "float64"}
-    assert STYLE_DEFAULTS["dynamic"] == {"lr": 1e-4, "optimizer": "momentum", "momentum": 0.9}
-    assert CURVE_STYLE_LR == {name: info.curve_lr for name, info in REGISTRY.items()}
-    assert CURVE_STYLE_LR["optim"] == 1e-2 and CURVE_STYLE_LR["dynamic"] == 6e-5
-    assert all(CURVE_LR[data] == CURVE_STYLE_LR for data in CURVE_DATA)
+def test_what_the_registry_says_of_a_style_is_what_its_network_does():
+    """The styles in the tutorial's order, and each entry's facts true of the network it builds."""
+    import numpy as np
+
+    from playground.trainer import Trainer
+
+    assert STYLES == ("numpy", "tensor", "autograd", "function", "nn", "optim", "module", "dynamic")
+    for name, info in REGISTRY.items():
+        net = Trainer(Config.for_style(name, n=4, d_in=3, hidden=5, d_out=2, threads=1)).net
+        params = net.parameters()
+        assert info.trains_with_numpy == all(isinstance(w, np.ndarray) for w in params.values()), name
+        assert info.bias_free == (not any(key.endswith("bias") for key in params)), name
+        assert info.updates_by_hand == (not hasattr(net, "optimizer")), name
+        assert (name in NUMPY_STYLES, name in BIAS_FREE_STYLES, name in MANUAL_UPDATE_STYLES) == (
+            info.trains_with_numpy,
+            info.bias_free,
+            info.updates_by_hand,
+        )
 
 
 def test_every_widget_fact_fits_its_setting():

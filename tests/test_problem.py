@@ -10,11 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT, SMALL
 
 from playground.config import Config
 from playground.problem import DATA, FREE, LINEAR, MIDDLE, make_problem
 from playground.trainer import Trainer
-from tests.conftest import ROOT, SMALL
 
 V2_FILES = sorted((ROOT / "tests" / "data").glob("run-v2-*.json"))  # made by fc89c2b, before version 3
 

@@ -127,6 +127,12 @@ def _walk(graph: StepGraph) -> None:
         f"Read from {source}. Forward, top to bottom, each node is the value an operation made; backward, "
         f"the gradients flow back up through the same nodes. {WALK_TEXT}"
     )
+    _stop(graph, phase, current)
+
+
+def _stop(graph: StepGraph, phase: str, current: str) -> None:
+    """What the walk's stop shows: the node's equation, its shapes, its line and its numbers."""
+    node = graph.nodes[current]
     # On autograd's backward pass a node shows the gradient it received; a hand-written one is its own line.
     back = phase == "backward" and graph.source == "autograd"
     lines = graph.lines(phase, current)

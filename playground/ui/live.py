@@ -107,34 +107,9 @@ class LiveView:
         self.pick = None
         self.kind = st.session_state.get("hist_kind", "gradients")
         if view is None:
-            for placeholder, (label, value) in zip(
-                self.metrics, (("Step", "0"), ("Loss", "–"), ("Steps/s", "–")), strict=False
-            ):
-                placeholder.metric(label, value)
-            self.status.info(
-                "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, "
-                "how their distribution moves over time, their norms and the size of each update."
-            )
-            if self.fit is not None:
-                self._draw_fit()  # the points and the curve to learn, before the first step
+            self._draw_empty()
         elif view.state.sizes:
-            self.kind = self.kind_box.selectbox(
-                "Histogram of",
-                HISTOGRAM_KINDS,
-                key="hist_kind",
-                persist_state="session",
-                format_func=KIND_LABELS.get,
-                on_change=send_histogram_kinds,
-                help="Recorded every k steps (Histogram every k steps), like the gradients; "
-                "a kind chosen during a run is recorded from the next of those steps on.",
-            )
-            names = self.series()
-            self.pick = self.pick_box.selectbox(
-                "Distribution over time of",
-                names,
-                key=f"heatmap_{self.kind}",
-                format_func=lambda name: name.split(".", 1)[1] if self.kind != "gradients" else name,
-            )
+            self._pickers()
         self.drawn_fast = self.drawn_slow = self.drawn_curve = None
         self.clock = st.empty()  # see follow()
         # A page's first chart makes the browser load Plotly's JavaScript, a long task in which
@@ -143,6 +118,38 @@ class LiveView:
         # finished before the browser loads it.
         first = not st.session_state.get("_plots") and client is not None and client.active
         self.charts_due = time.monotonic() + FIRST_SLOW_S if first else 0.0
+
+    def _draw_empty(self) -> None:
+        """Before the first step: what the charts will show, and a curve's points and target."""
+        for placeholder, (label, value) in zip(
+            self.metrics, (("Step", "0"), ("Loss", "–"), ("Steps/s", "–")), strict=False
+        ):
+            placeholder.metric(label, value)
+        self.status.info(
+            "Press **Train** (or **Step**) to see the loss and the gradients: their histograms, "
+            "how their distribution moves over time, their norms and the size of each update."
+        )
+        if self.fit is not None:
+            self._draw_fit()  # the points and the curve to learn, before the first step
+
+    def _pickers(self) -> None:
+        """Which kind of histogram the charts show, and which of its series over time."""
+        self.kind = self.kind_box.selectbox(
+            "Histogram of",
+            HISTOGRAM_KINDS,
+            key="hist_kind",
+            persist_state="session",
+            format_func=KIND_LABELS.get,
+            on_change=send_histogram_kinds,
+            help="Recorded every k steps (Histogram every k steps), like the gradients; "
+            "a kind chosen during a run is recorded from the next of those steps on.",
+        )
+        self.pick = self.pick_box.selectbox(
+            "Distribution over time of",
+            self.series(),
+            key=f"heatmap_{self.kind}",
+            format_func=lambda name: name.split(".", 1)[1] if self.kind != "gradients" else name,
+        )
 
     def draw_fast(self, curve: bool = True) -> bool:
         """The metrics and the status, and the loss curve unless ``curve`` is False. False: nothing was new."""
@@ -319,13 +326,13 @@ class LiveView:
                         return  # the tab is gone: stop talking, and the pool drops the run
                     c.send(Command.PING)
                     ss.pinged = tick
-                charts = not self._charts_wait()  # a page's first chart waits (charts_due)
-                curve = charts and tick >= curve_due
+                drawing = not self._charts_wait()  # a page's first chart waits (charts_due)
+                curve = drawing and tick >= curve_due
                 if not self.draw_fast(curve=curve):
                     self.clock.empty()  # nothing new, but an st call all the same: a click on Pause is seen now
                 if curve:
                     curve_due = tick + CURVE_S * slower
-                if charts and tick >= slow_due:
+                if drawing and tick >= slow_due:
                     self.draw_slow()
                     slow_due = tick + SLOW_S * slower
                 # One wake-up per redraw (a page's thread that woke for every update slowed the

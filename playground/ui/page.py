@@ -18,6 +18,7 @@ import time
 import streamlit as st
 
 from ..config import Config
+from ..server.pool import RunClient
 from ..server.protocol import Command
 from ..styles import STYLES as STYLE_INFO
 from . import compare_view, lecture, look
@@ -89,7 +90,32 @@ def main() -> None:
     look.style(ss.run_token)
     if ss.lecture:
         lecture.style()
+    heading(problem)
 
+    train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
+    with train_tab:
+        run_buttons(cfg)
+    first_paint()
+    sidebar()
+    if cfg is not None:
+        share_link(cfg)
+    with train_tab:
+        c, live = workspace(cfg)
+    with compare_tab:
+        compare_view.controls(cfg or Config.for_style(ss.style), shared())
+        comparing = compare_view.comparison()["running"]
+        st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
+    if not shared().devices_known.is_set():
+        st.fragment(run_every=DEVICES_CHECK_S)(devices_found)()
+    if c is not None and c.active:
+        live.follow(c)  # last: everything else on the page is drawn
+    elif c is not None:
+        st.fragment(run_every=IDLE_S)(heartbeat)(c)
+
+
+def heading(problem: str) -> None:
+    """The title, the style's lesson (lecture mode: the cells as presets), and every warning."""
+    ss = st.session_state
     st.title("Backprop Playground")
     info = STYLE_INFO[ss.style]
     # Placeholders keep the page's shape the same from one run to the next (see LiveView).
@@ -107,42 +133,29 @@ def main() -> None:
             st.warning(warning)
     ss.warnings = []
 
-    train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
-    with train_tab:
-        run_buttons(cfg)
-    first_paint()
-    sidebar()
-    if cfg is not None:
-        share_link(cfg)
-    with train_tab:
-        c = client()
-        if c is not None:
-            c.send(Command.SPEED, speed())
-            c.poll()
-        # On a projector the charts take the whole width and the code goes below them.
-        workspace = st.container(key="workspace")
-        left, right = (workspace.container(), workspace.container()) if ss.lecture else workspace.columns(2)
-        with left:
-            # A run that a settings change ended stays on show (and for download) until the next starts.
-            shown = c.view if c else ss.get("ended_view")
-            live = LiveView(shown, c, cfg, ended=c is None)
-            if shown is not None:
-                live.draw_fast()
-                live.draw_slow()
-            inspector(cfg)
-            with st.empty().container():
-                downloads(shown)
-        with right.container(key="code_panel"):
-            if ss.lecture:
-                lecture.mistake_presets()
-            code_panel(ss.style, walk_stop(), ss.mistake)
-    with compare_tab:
-        compare_view.controls(cfg or Config.for_style(ss.style), shared())
-        comparing = compare_view.comparison()["running"]
-        st.fragment(run_every=FAST_S if comparing else None)(compare_view.live)(shared())
-    if not shared().devices_known.is_set():
-        st.fragment(run_every=DEVICES_CHECK_S)(devices_found)()
-    if c is not None and c.active:
-        live.follow(c)  # last: everything else on the page is drawn
-    elif c is not None:
-        st.fragment(run_every=IDLE_S)(heartbeat)(c)
+
+def workspace(cfg: Config | None) -> tuple[RunClient | None, LiveView]:
+    """The run's charts, the step inspection and the downloads beside the code that runs (on a
+    projector the charts take the whole width and the code goes below them)."""
+    ss = st.session_state
+    c = client()
+    if c is not None:
+        c.send(Command.SPEED, speed())
+        c.poll()
+    box = st.container(key="workspace")
+    left, right = (box.container(), box.container()) if ss.lecture else box.columns(2)
+    with left:
+        # A run that a settings change ended stays on show (and for download) until the next starts.
+        shown = c.view if c else ss.get("ended_view")
+        live = LiveView(shown, c, cfg, ended=c is None)
+        if shown is not None:
+            live.draw_fast()
+            live.draw_slow()
+        inspector(cfg)
+        with st.empty().container():
+            downloads(shown)
+    with right.container(key="code_panel"):
+        if ss.lecture:
+            lecture.mistake_presets()
+        code_panel(ss.style, walk_stop(), ss.mistake)
+    return c, live

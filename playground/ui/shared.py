@@ -1,5 +1,5 @@
 """What every session of the app shares: the server's limits, the devices, the pool of training
-processes (``playground.pool``: the runs, the line to train) and how many pages are live.
+processes (``server/pool.py``: the runs, the line to train) and how many pages are live.
 
 ``shared()`` is one object per server (a cache resource).
 """

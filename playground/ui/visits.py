@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..server.pool import RunClient
 from ..server.protocol import Command
 
-COOKIE = "playground_run"  # the token of the run the tab showed as it left (look.KEYS writes it)
+COOKIE = "playground_run"  # the token of the run the tab showed as it left (look.SCRIPT writes it)
 COOKIE_S = 3600  # how long the cookie lasts
 WATCH_S = 0.5  # how often the sessions are looked at
 KEPT = 10_000  # tokens remembered (issued, lost), for the page that comes back to say what became of its run
