@@ -77,9 +77,10 @@ def load_config_file(path: str):
         raise ConfigError(error.field, f"{error.message} (in {path})") from None
 
 
-def config_from_args(args) -> tuple[Config, list, int]:
-    """The run's starting config (the file's settings, flags on top), the live changes to replay,
-    and the run file's version (its starting numbers: ``export.Run.legacy_numbers``)."""
+def config_from_args(args) -> tuple[Config, object]:
+    """The run's starting config (the file's settings, flags on top), and the run file (None
+    without one): its live changes to replay, its version (its starting numbers:
+    ``export.Run.legacy_numbers``) and the losses it holds."""
     run = load_config_file(args.config_file) if args.config_file else None
     values = dict(run.settings) if run else {}
     flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
@@ -89,7 +90,7 @@ def config_from_args(args) -> tuple[Config, list, int]:
     if "data" in flags and flags["data"] != values.get("data", "random"):
         # So does new data: a curve its sizes and rate, random the tutorial's.
         values = {k: v for k, v in values.items() if k not in (*CURVE_SIZES, "lr")}
-    return Config.from_dict({**values, **flags}), (run.changes if run else []), (run.version if run else VERSION)
+    return Config.from_dict({**values, **flags}), run
 
 
 def _clean(value):
@@ -98,7 +99,11 @@ def _clean(value):
     return value
 
 
-def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = None, version: int = VERSION) -> int:
+def train(
+    cfg: Config, as_json: bool, out=None, changes=(), save: str | None = None, version: int = VERSION, run=None
+) -> int:
+    """Train ``cfg`` and print its losses; ``run``: the run file it replays, whose losses the
+    replay is compared with (a line on stderr says whether it gave them bit for bit)."""
     from . import threads
     from .record import Status
     from .trainer import Trainer
@@ -124,6 +129,10 @@ def train(cfg: Config, as_json: bool, out=None, changes=(), save: str | None = N
 
         with open(save, "w", encoding="utf-8") as handle:
             handle.write(run_json(cfg, trainer.changes, trainer.history, trainer.per_step, version))
+    if run is not None and run.history:  # a replay: does it give the file's numbers?
+        from .export import replay_verdict
+
+        print(replay_verdict(run, trainer.per_step.columns()["loss"]), file=sys.stderr)
     if trainer.status == Status.DIVERGED:
         print(trainer.message, file=sys.stderr)
         return 1
@@ -146,13 +155,15 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command == "styles":
             return list_styles()
-        cfg, changes, version = config_from_args(args)
+        cfg, run = config_from_args(args)
         if args.save:
             try:
                 open(args.save, "a").close()
             except OSError as error:
                 raise ConfigError("save", f"cannot write {args.save}: {error.strerror}") from None
-        return train(cfg, args.json, changes=changes, save=args.save, version=version)
+        changes, version = (run.changes, run.version) if run else ([], VERSION)
+        replayed = run if run is not None and run.config == cfg else None  # flags make it another run
+        return train(cfg, args.json, changes=changes, save=args.save, version=version, run=replayed)
     except (UsageError, ConfigError) as error:
         print(f"python -m playground: error: {error}", file=sys.stderr)
         return 2

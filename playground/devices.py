@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import os
+import platform
 import sys
 from pathlib import Path
 
 from .config import ConfigError
 
 # torch is imported inside the functions: the app's server process never imports it. It asks
-# a worker process (``worker.probe_devices``), unless torch's build record answers already
+# a process of its own (``server/launch.probe_devices``), unless torch's build record answers already
 # (``known_without_torch``).
 
 CPU_ONLY = "CUDA is absent: this PyTorch is a CPU-only build."
@@ -105,3 +107,21 @@ def resolve(name: str):
     if name == "mps" and "mps" in available():
         return torch.device("mps")
     raise ConfigError("device", f"{name!r} is not available here; available: {', '.join(available())}")
+
+
+@functools.cache
+def cpu() -> str:
+    """This machine's CPU as a run file records it: its model, and the kernel NumPy's BLAS chose
+    for it ("AMD EPYC; OpenBLAS Haswell"). Two CPUs that differ here may sum in another order, so a
+    float result can differ in its last bits (``export.replay_verdict``)."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.machine()
+    from .threads import blas_kernels
+
+    kernels = blas_kernels()
+    return f"{model}; {kernels}" if kernels else model

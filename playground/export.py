@@ -125,9 +125,12 @@ def run_json(config: Config, changes: Sequence[Change], history, per_step=None, 
     columns = {}
     for name, (values, whole) in _columns(table(history, per_step, config, changes)).items():
         columns[name] = [_json_value(v, whole) for v in values]
+    from .devices import cpu
+
     document = {
         "format": FORMAT,
         "version": version,
+        "machine": cpu(),  # the CPU that made it: a replay elsewhere may round differently
         "config": config.to_dict(),
         "changes": [{"step": c.step, "setting": c.setting, "value": c.value} for c in changes],
         "history": columns,
@@ -144,6 +147,7 @@ class Run:
     changes: list[Change] = field(default_factory=list)
     history: dict[str, list] = field(default_factory=dict)
     version: int = VERSION
+    machine: str = ""  # the CPU that made it ("" in files that do not say)
 
     @property
     def legacy_numbers(self) -> bool:
@@ -178,7 +182,9 @@ def load_run(text: str | bytes, settings_alone: bool = False) -> Run:
     settings = data.get("config")
     if not isinstance(settings, dict):
         raise ConfigError("config", 'not a run file: it has no "config" object of settings')
-    return Run(settings, _config(settings), _changes(data.get("changes")), _history(data.get("history")), version)
+    machine = data.get("machine") if isinstance(data.get("machine"), str) else ""
+    history = _history(data.get("history"))
+    return Run(settings, _config(settings), _changes(data.get("changes")), history, version, machine[:200])
 
 
 def _changes(changes) -> list[Change]:
@@ -245,3 +251,37 @@ def _history(history) -> dict[str, list]:
     if len({len(values) for values in columns.values()}) > 1:
         raise ConfigError("history", "the columns differ in length")
     return columns
+
+
+#: The largest relative difference of a step's loss that rounding explains: float32 rounds at
+#: about 6e-8 and float64 at 1e-16, and a run carries the difference of its first steps along.
+ROUNDING = {"float32": 1e-3, "float64": 1e-9}
+
+
+def replay_verdict(run: Run, losses: np.ndarray) -> str:
+    """How a replay's ``losses`` (every step's) compare with those the run file holds: "bit for
+    bit", "within rounding" (a CPU that sums in another order), or that they differ."""
+    steps = np.asarray(run.history.get("step", []), dtype=np.int64)
+    held = np.asarray(run.history.get("loss", []), dtype=np.float64)
+    keep = steps < len(losses)
+    if not len(held) or not keep.any():
+        return "The file holds no losses to compare the replay with."
+    ours, theirs = np.asarray(losses, dtype=np.float64)[steps[keep]], held[keep]
+    same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+    if same.all():
+        return f"Replayed bit for bit: every one of the file's {len(theirs):,} losses."
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(same, 0.0, np.abs(ours - theirs) / np.maximum(np.abs(theirs), np.finfo(float).tiny))
+    worst = int(np.nanargmax(np.nan_to_num(relative, nan=np.inf)))
+    at = f"largest relative difference {relative[worst]:.2g}, at step {int(steps[keep][worst])}"
+    from .devices import cpu
+
+    if not relative[worst] <= ROUNDING.get(run.config.dtype, ROUNDING["float32"]):
+        return f"The replay differs from the file: {at}."
+    if run.machine and run.machine == cpu():
+        where = f"made on this CPU ({run.machine}), yet not bit for bit"
+    elif run.machine:
+        where = f"another CPU's arithmetic: the file was made on {run.machine}, this is {cpu()}"
+    else:
+        where = "the file does not say which CPU made it; another CPU's arithmetic rounds differently"
+    return f"Replayed within rounding: {at} ({where})."

@@ -55,6 +55,15 @@ def _blas():
     return ThreadpoolController().select(user_api="blas")
 
 
+def blas_kernels() -> str:
+    """The kernels NumPy's BLAS runs on this CPU, as threadpoolctl reports them ("OpenBLAS Haswell")."""
+    found = []
+    for library in _blas().lib_controllers:
+        info = library.info()
+        found.append(" ".join(str(part) for part in (info.get("internal_api", ""), info.get("architecture")) if part))
+    return ", ".join(dict.fromkeys(f for f in found if f)).replace("openblas", "OpenBLAS")
+
+
 def apply(threads: int, style: str) -> None:
     """Train ``style`` on ``threads`` threads from now on.
 

@@ -42,7 +42,7 @@ from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms
-from .styles import style_info
+from .styles import MISTAKES, style_info
 
 QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can be entered again and again)
 
@@ -205,9 +205,11 @@ class Trainer:
         self.message = f"Finished {self.steps_done} steps; final loss {self.last.get('loss', math.nan):.4g}."
 
     def _diverged(self, t: int, loss: float) -> None:
+        """The run ends at step ``t``: what to try, or with a classic mistake, what the mistake did."""
         self.status = Status.DIVERGED
-        lr = self.learning_rate
-        self.message = f"The loss became {loss} at step {t}: training diverged. " + suggest_smaller(lr)
+        mistake = MISTAKES.get(self.cfg.mistake)
+        advice = mistake.diverged if mistake is not None else suggest_smaller(self.learning_rate)
+        self.message = f"The loss became {loss} at step {t}: training diverged. {advice}"
 
 
 def suggest_smaller(lr: float) -> str:

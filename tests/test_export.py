@@ -254,3 +254,37 @@ def test_a_curve_run_file_carries_its_data_and_replays_on_it(tmp_path):
     path = tmp_path / "run.json"
     path.write_text(text)
     assert [row["loss"] for row in replay(path)] == list(trainer.history["loss"])
+
+
+def test_a_replay_says_whether_it_gave_the_files_numbers_bit_for_bit():
+    """Another CPU may sum in another order: a replay is exact only on the CPU that made the file,
+    and it says which it is (``export.replay_verdict``)."""
+    import dataclasses
+
+    from playground.devices import cpu
+    from playground.export import replay_verdict
+
+    cfg = Config.for_style("numpy", steps=30, threads=1, **SMALL)
+    trainer = Trainer(cfg)
+    trainer.run()
+    run = load_run(run_json(cfg, trainer.changes, trainer.history, trainer.per_step))
+    losses = trainer.per_step.columns()["loss"].copy()
+    assert run.machine == cpu()
+    assert replay_verdict(run, losses) == "Replayed bit for bit: every one of the file's 30 losses."
+
+    nudged = losses.copy()
+    nudged[7] = np.nextafter(nudged[7], np.inf)  # a last bit, as another CPU's sum gives it
+    assert "yet not bit for bit" in replay_verdict(run, nudged)
+    elsewhere = dataclasses.replace(run, machine="Intel Xeon; OpenBLAS SkylakeX")
+    verdict = replay_verdict(elsewhere, nudged)
+    assert verdict.startswith("Replayed within rounding: largest relative difference ")
+    assert ", at step 7 (another CPU's arithmetic" in verdict
+    assert f"the file was made on Intel Xeon; OpenBLAS SkylakeX, this is {cpu()}" in verdict
+    unknown = replay_verdict(dataclasses.replace(run, machine=""), nudged)
+    assert "the file does not say which CPU made it" in unknown
+
+    wrong = losses.copy()
+    wrong[12] *= 1.01
+    assert (
+        replay_verdict(run, wrong) == "The replay differs from the file: largest relative difference 0.01, at step 12."
+    )

@@ -144,6 +144,17 @@ def test_an_update_that_climbs_diverges_within_ten_steps():
     assert climbed[1] > climbed[0] and len(climbed) <= 10 and not np.isfinite(climbed[-1])
 
 
+@pytest.mark.parametrize(("style", "mistake"), [("numpy", "wrong_sign"), ("autograd", "no_zero_grad")])
+def test_a_mistake_that_diverges_says_what_the_mistake_did_not_which_rate_to_try(style, mistake):
+    """No learning rate fixes an update that climbs the loss: the message is the mistake's own."""
+    trainer = Trainer(Config.for_style(style, mistake=mistake, threads=1))
+    trainer.run()
+    assert trainer.status == "diverged"
+    assert trainer.message.endswith(MISTAKES[mistake].diverged)
+    assert "try" not in trainer.message and "too large" not in trainer.message
+    assert all(m.diverged for m in MISTAKES.values())
+
+
 # --- the graph shows where the wrong gradient comes from ---------------------------------------
 
 

@@ -227,6 +227,7 @@ class Mistake:
     variants: dict[str, str] = field(hash=False)  # style -> the file with the bug, in this package
     shows: str = ""  # what it teaches
     look_for: str = ""  # what to look for on the page
+    diverged: str = ""  # what a run with it that diverges is told: what the mistake did, not a learning rate
 
     def info(self, style: str) -> StyleInfo:
         """The style's entry, pointed at the file with the bug."""
@@ -245,6 +246,9 @@ MISTAKES = {
             "The gradient check flags w1 alone (w2's gradient never passes the ReLU); in the graph grad_h "
             "has no mask edge from h. On the tutorial's random data the loss falls almost as fast (the wrong "
             "gradient still points downhill): only the check catches it. On a curve the fit stays far worse.",
+            diverged="This run has the ReLU's mask forgotten: its gradient is wrong wherever h < 0, so a "
+            "smaller learning rate may train it, but never with the right gradient. Set the mistake to none for "
+            "the correct cell.",
         ),
         Mistake(
             "no_zero_grad",
@@ -254,6 +258,9 @@ MISTAKES = {
             "The first two steps equal the correct run's; from the third on the loss parts from it and stalls "
             "or diverges. The gradient check flags every weight from the second step on (the first step has "
             "no old gradient to add to).",
+            diverged="backward() added each step's gradient to all the earlier ones left in .grad, so every "
+            "step is larger than the one before: a smaller learning rate only delays the blow-up. Zero the "
+            "gradients each step (the mistake set to none).",
         ),
         Mistake(
             "relu_backward_unmasked",
@@ -263,6 +270,9 @@ MISTAKES = {
             "The gradient check flags w1: the gradient came back through MyReLUBackward unmasked. Walk the "
             "backward pass to MyReLUBackward: its backward lines have no mask. The loss, as with the "
             "hand-written mask forgotten, hardly shows it on random data; a curve does.",
+            diverged="MyReLU's backward passes the gradient through where its input was negative, so the "
+            "gradient is wrong there: a smaller learning rate may train it, never with the right gradient. Set "
+            "the mistake to none for the correct backward.",
         ),
         Mistake(
             "wrong_sign",
@@ -271,6 +281,8 @@ MISTAKES = {
             "The gradients are right and the gradient check says so; the update goes up the slope.",
             "The gradient check matches, yet the loss grows from the first step and diverges within ten: a "
             "check of the gradients cannot see a bug in the update.",
+            diverged="The update adds the gradient instead of subtracting it, so every step climbs the loss: "
+            "no learning rate fixes that. Set the mistake to none to see the update go downhill.",
         ),
     )
 }
