@@ -5,8 +5,9 @@ rounds differently from one. So the count is a setting (``threads``; 0 means "ch
 the chosen count is written into the run's config before it starts, and a run file
 replays with the threads it used.
 
-What to choose: every core the run may use (up to ``MAX_THREADS``), as the tutorial's own
-script gets from torch's and OpenBLAS's defaults (docs/performance.md, ``cli_vs_script``).
+What to choose: what the tutorial's own script gets from its library's defaults, up to
+``MAX_THREADS``: OpenBLAS a thread per CPU, torch one per physical core (docs/performance.md,
+``cli_vs_script``).
 Where the app trains, the cores are shared: the pool gives each training process
 (cores - 1) / processes, leaving the server and the browser a core, so on a small host its
 runs train on one thread.
@@ -16,27 +17,45 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 from .config import NUMPY_STYLES, Config
 
 MAX_THREADS = 8  # past this a 2-layer net of these sizes gains nothing
 
 
-def cores() -> int:
-    """The cores this process may run on."""
+TOPOLOGY = Path("/sys/devices/system/cpu")
+
+
+def cores(physical: bool = False, topology: Path = TOPOLOGY) -> int:
+    """The CPUs this process may run on; with ``physical``, the cores they lie on: two hyperthreads
+    of one core count once (Linux's ``topology``; where it cannot be read, each CPU is a core)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = os.sched_getaffinity(0)
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+    if not physical:
+        return len(cpus)
+    found = set()
+    for cpu in cpus:
+        try:
+            where = topology / f"cpu{cpu}" / "topology"
+            found.add(((where / "physical_package_id").read_text().strip(), (where / "core_id").read_text().strip()))
+        except OSError:
+            found.add(("cpu", str(cpu)))
+    return len(found)
 
 
 def choose(cfg: Config, available: int | None = None) -> int:
-    """The threads ``cfg`` trains on: its own setting, else every one of ``available`` cores (8 at most)."""
+    """The threads ``cfg`` trains on: its own setting, else ``available`` (the pool's share of the
+    cores), else what its library takes by default, 8 at most: NumPy's OpenBLAS a thread per CPU, torch a thread per
+    physical core (MKL's count: on a CPU with two hyperthreads a core, torch's default is half the
+    CPUs, and two threads on one core cost the tutorial's small steps a fixed time each)."""
     if cfg.threads:
         return cfg.threads
     if cfg.device != "cpu":
         return 1  # the GPU does the work; one thread feeds it
-    return max(1, min(available or cores(), MAX_THREADS))
+    return max(1, min(available or cores(physical=cfg.style not in NUMPY_STYLES), MAX_THREADS))
 
 
 def resolved(cfg: Config, available: int | None = None) -> Config:

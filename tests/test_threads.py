@@ -24,6 +24,25 @@ def test_every_style_takes_every_core_it_may_use_as_the_tutorials_script_does():
     assert threads.choose(Config.for_style("numpy", **large), available=64) == threads.MAX_THREADS
 
 
+def test_torch_takes_a_thread_per_physical_core_as_its_default_does(tmp_path, monkeypatch):
+    """On a CPU with two hyperthreads a core, torch's default (MKL's count) is a thread per core, and
+    NumPy's OpenBLAS one per CPU: the command line chooses the same."""
+    import os
+
+    cpus = sorted(os.sched_getaffinity(0))
+    for i, cpu in enumerate(cpus):  # each pair of CPUs on one core
+        topology = tmp_path / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "physical_package_id").write_text("0\n")
+        (topology / "core_id").write_text(f"{i // 2}\n")
+    assert threads.cores(physical=True, topology=tmp_path) == (len(cpus) + 1) // 2
+    assert threads.cores() == len(cpus)
+    monkeypatch.setattr(threads.cores, "__defaults__", (False, tmp_path))
+    expected = min((len(cpus) + 1) // 2, threads.MAX_THREADS)
+    assert threads.choose(Config.for_style("module")) == expected
+    assert threads.choose(Config.for_style("numpy")) == min(len(cpus), threads.MAX_THREADS)
+
+
 def test_a_setting_overrides_the_choice_and_is_checked():
     assert threads.choose(Config.for_style("module", threads=3), available=1) == 3
     assert threads.resolved(Config.for_style("numpy"), available=2).threads == 2
