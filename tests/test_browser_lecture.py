@@ -29,12 +29,15 @@ TRUNCATED = """() => {
 }"""
 
 
-def on_screen(page, locator) -> float:
-    """The fraction of ``locator``'s height inside the viewport's first screen (no scrolling)."""
+def visible_px(page, locator) -> float:
+    """How much of ``locator``'s height lies inside the viewport's first screen (no scrolling)."""
     box = locator.bounding_box()
-    height = page.viewport_size["height"]
-    visible = max(0.0, min(box["y"] + box["height"], height) - max(box["y"], 0.0))
-    return visible / box["height"]
+    return max(0.0, min(box["y"] + box["height"], page.viewport_size["height"]) - max(box["y"], 0.0))
+
+
+def on_screen(page, locator) -> float:
+    """The fraction of ``locator``'s height inside the viewport's first screen."""
+    return visible_px(page, locator) / locator.bounding_box()["height"]
 
 
 def check_first_screen(page, when: str) -> None:
@@ -68,6 +71,7 @@ def test_lecture_mode_fits_a_projector_before_and_after_train(browser, server, w
         loss_chart.wait_for()
         check_first_screen(page, "after Train")
         assert on_screen(page, loss_chart) >= 0.6, "most of the loss chart on the first screen"
+        assert visible_px(page, loss_chart) >= 250, "the back row sees the curve, not only the metrics"
         page.screenshot(path=str(ROOT / "tests" / f".last-lecture-{width}x{height}.png"))
     finally:
         context.close()

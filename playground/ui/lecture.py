@@ -21,7 +21,9 @@ from .sidebar import mistakes_for, on_style_change
 
 CSS = """
 <style>
-  [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; padding-bottom: 2rem; max-width: 100%; }
+  [data-testid="stMainBlockContainer"] { padding-top: 1.25rem; padding-bottom: 2rem; max-width: 100%; }
+  [data-testid="stHeader"] { background: transparent; pointer-events: none; }
+  [data-testid="stHeader"] * { pointer-events: auto; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; padding: 0 0 0.25rem 0; }
   [data-testid="stMainBlockContainer"] h2 { font-size: 1.35rem; padding: 0.25rem 0; }
   [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.2rem; }
@@ -30,6 +32,7 @@ CSS = """
   [data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }
   [data-testid="stCaptionContainer"] p { font-size: 1rem !important; }
   code { font-size: 1rem !important; }
+  [data-testid="stMainBlockContainer"] [data-testid="stAlert"] > div { padding-top: 0.5rem; padding-bottom: 0.5rem; }
 </style>
 """
 
