@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playground.config import CURVE_LR, DATA, OPTIMIZERS, STYLES, Config, Limits
-from playground.links import LINK_SETTINGS, from_query, to_query
+from playground.links import (
+    HIDEABLE,
+    LINK_SETTINGS,
+    PAGE_PARAMETERS,
+    SPEED_HIGH,
+    SPEED_LOW,
+    Link,
+    from_query,
+    to_query,
+)
 
 LIMITS = Limits(max_run_mb=256)
 
@@ -139,3 +148,46 @@ def test_bad_data_in_a_link_is_repaired_with_a_warning():
         "d_in: 1000 does not apply to data 'abs', which has one input x; allowed 1. Using 1.",
         "d_out: 10 does not apply to data 'abs', which has one output y; allowed 1. Using 1.",
     ]
+
+
+# --- the whole URL: the run settings and the page's own parameters, one Link -------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    configs(),
+    st.booleans(),
+    st.lists(st.sampled_from(HIDEABLE), unique=True, max_size=5),
+    st.one_of(st.none(), st.integers(SPEED_LOW, SPEED_HIGH)),
+)
+def test_a_link_reads_back_what_it_writes(cfg, lecture, hide, speed):
+    link = Link(cfg, lecture, tuple(hide) if lecture else (), speed)
+    again, warnings = Link.from_query(link.to_query(), ["cpu"], LIMITS)
+    assert warnings == []
+    assert again.to_query() == link.to_query()
+    assert (again.lecture, again.speed) == (lecture, speed)
+    assert link.means(link.to_query(), ["cpu"], LIMITS)
+
+
+def test_a_link_that_leaves_defaults_out_means_the_same():
+    link, _ = Link.from_query({"style": "module", "data": "sin"}, ["cpu"], LIMITS)
+    assert link.speed == 50  # a curve starts in slow motion
+    assert "speed" not in link.to_query()
+    assert link.means({"data": "sin", "style": "module"}, ["cpu"], LIMITS)
+    assert not link.means({"data": "sin", "style": "module", "speed": "fast"}, ["cpu"], LIMITS)
+    assert not link.means({"style": "module"}, ["cpu"], LIMITS)
+    hidden_without_lecture, _ = Link.from_query({"hide": "lr"}, ["cpu"], LIMITS)
+    assert "hide" not in hidden_without_lecture.to_query()  # only meant with lecture mode
+
+
+def test_the_readme_lists_every_parameter_a_link_holds():
+    import re
+
+    from conftest import ROOT
+
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"The parameters are (.+?), plus", text).group(1)
+    names = re.findall(r"`(\w+)`", listed)
+    assert names == list(LINK_SETTINGS)
+    for name in PAGE_PARAMETERS:
+        assert f"`{name}=" in text, name
