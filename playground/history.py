@@ -89,7 +89,14 @@ class PerStep:
         return self.size
 
     def append(self, loss: float, depth: int | None = None) -> None:
-        self.extend(np.array([loss]), None if depth is None else np.array([depth]))
+        """One step's loss (and depth): ``extend`` by one, without making arrays for it."""
+        if self.size == len(self.loss) or (depth is not None and self.depth is None):
+            self.extend(np.array([loss]), None if depth is None else np.array([depth]))
+            return
+        self.loss[self.size] = loss
+        if depth is not None:
+            self.depth[self.size] = depth
+        self.size += 1
 
     def extend(self, losses: np.ndarray, depths: np.ndarray | None = None) -> None:
         end = self.size + len(losses)
