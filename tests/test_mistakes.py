@@ -91,20 +91,44 @@ def test_the_check_flags_each_backprop_mistake_on_the_weight_it_breaks_and_only_
             assert worst >= 1e-2 and not row["matches"], row
         else:
             assert worst <= 1e-6 and row["matches"], row
-    assert check["verdict"].startswith("does not match: look at ")
+    assert check["verdict"].startswith("does not match: ")
 
 
-def test_the_verdict_of_a_forgotten_mask_points_at_grad_h():
+def _line_of(style: str, mistake: str, text: str) -> int:
+    """The line of the mistake's file that holds ``text``."""
+    lines = style_info(style, mistake).source().splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if text in line)
+
+
+def test_the_verdict_of_a_forgotten_mask_points_at_the_line_that_makes_grad_h():
+    """Not at grad_w1, one step past the bug: at the first gradient that is off, and what made it."""
     for style in ("numpy", "tensor"):
-        verdict = checked(style, "no_relu_mask")["verdict"]
-        assert "look at w1" in verdict and "from grad_h: the first gradient that is off" in verdict, verdict
+        check = checked(style, "no_relu_mask")
+        line = _line_of(style, "no_relu_mask", "grad_h = grad_h_relu")
+        assert check["first_off"]["name"] == "grad_h" and check["first_off"]["made_by"] == f"line {line}"
+        assert check["first_off"]["off_by"] > 0.1
+        assert check["verdict"].startswith(
+            f"does not match: grad_h is the first gradient that is off, made by line {line}: off by "
+        ), check["verdict"]
+        assert "From it, the gradient of w1 (off by " in check["verdict"]
+
+
+def test_the_verdict_of_an_unmasked_custom_backward_names_the_backward_that_made_it():
+    check = checked("function", "relu_backward_unmasked")
+    first = _line_of("function", "relu_backward_unmasked", "(input,) = ctx.saved_tensors")
+    last = _line_of("function", "relu_backward_unmasked", "return grad_input")
+    assert check["first_off"]["name"] == "grad_h"
+    lines = ", ".join(map(str, range(first, last + 1)))
+    assert check["first_off"]["made_by"] == f"MyReLUBackward, in its own backward (lines {lines})"
+    assert "MmBackward0" not in check["verdict"].split("From it")[0], check["verdict"]
 
 
 def test_zero_grad_forgotten_is_invisible_on_the_first_step_and_flagged_from_the_second():
     for style in BREAKS["no_zero_grad"][0]:
         assert checked(style, "no_zero_grad", steps_before=0)["verdict"] == "matches", style
         verdict = checked(style, "no_zero_grad", steps_before=1)["verdict"]
-        assert verdict.endswith("Every weight is off: are earlier steps' gradients still in .grad?"), verdict
+        assert verdict.endswith("are earlier steps' gradients still in .grad?"), verdict
+        assert checked(style, "no_zero_grad", steps_before=1)["first_off"]["name"] == "", style  # what flowed was right
 
 
 def test_an_update_that_climbs_passes_the_check():

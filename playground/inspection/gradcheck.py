@@ -96,10 +96,21 @@ def autograd_gradients(
     return weights, named
 
 
-def _off(ours: np.ndarray, expected: np.ndarray) -> bool:
-    """Whether ``ours`` differs from ``expected`` by more than a float32 rounding of its largest entry."""
+def relative_error(ours, expected: np.ndarray) -> float:
+    """The largest difference of ``ours`` from ``expected``, over ``expected``'s largest |entry|."""
     scale = float(np.abs(expected).max()) or 1.0
-    return float(np.abs(np.asarray(ours, dtype=np.float64) - expected).max()) / scale > TOLERANCE["float32"]
+    return float(np.abs(np.asarray(ours, dtype=np.float64) - expected).max()) / scale
+
+
+def _first_off(between: dict, expected: dict) -> tuple[str, float]:
+    """The first of the values in between (``BETWEEN``, in the order the backward pass makes them)
+    whose gradient is off by more than a float32 rounding, and by how much; ("", 0) for none."""
+    for name in BETWEEN:
+        if name in between and name in expected:
+            error = relative_error(between[name], expected[name])
+            if not error <= TOLERANCE["float32"]:
+                return name, error
+    return "", 0.0
 
 
 def _finite_difference(params: dict, name: str, entry: tuple, data: tuple, loss: float) -> float:
@@ -176,15 +187,14 @@ def gradient_check(
 ) -> dict:
     """Check the style's ``gradients`` of the weights it had before the step (``weights``, by the
     names ``parameters()`` gives them) on data ``x``, ``y``, for the network ``layers`` describe
-    (``StyleInfo.layers``). ``made_by``: the graph's node that made each weight's gradient;
-    ``between``: a hand-written backward pass's gradients of the values in between (``BETWEEN``),
-    the first of them that is off named in the verdict."""
+    (``StyleInfo.layers``). ``between``: the step's gradients of the values in between
+    (``BETWEEN``: a hand-written backward pass's, or what autograd's nodes received); the first of
+    them that is off is where the verdict points. ``made_by``: what made each gradient, of the
+    weights and of the values in between (its lines, or its node)."""
     params = {name: np.asarray(w, dtype=np.float64) for name, w in weights.items()}
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     reference, expected = autograd_gradients(params, x, y, layers, depth)
-    first_wrong = next(
-        (n for n in BETWEEN if n in (between or {}) and n in expected and _off(between[n], expected[n])), ""
-    )
+    first_wrong = _first_off(between or {}, expected)
     data = (x, y, layers, depth)
     loss = loss_of(params, *data)
     tolerance = TOLERANCE.get(dtype, TOLERANCE["float32"])
@@ -194,7 +204,12 @@ def gradient_check(
         row = _row(name, gradients.get(name), ref, params, data, loss, rng, tolerance)
         rows.append({**row, "made_by": (made_by or {}).get(name, "")})
     return {
-        "verdict": _verdict(rows, first_wrong),
+        "verdict": _verdict(rows, first_wrong, made_by or {}),
+        "first_off": {
+            "name": first_wrong[0],
+            "off_by": first_wrong[1],
+            "made_by": (made_by or {}).get(first_wrong[0], ""),
+        },
         "rows": rows,
         "tolerance": tolerance,
         "samples": SAMPLES,
@@ -202,15 +217,27 @@ def gradient_check(
     }
 
 
-def _verdict(rows: list[dict], first_wrong: str) -> str:
-    """ "matches", or where to look: each weight that is off, and what made it."""
+def _verdict(rows: list[dict], first_wrong: tuple[str, float], made_by: dict[str, str]) -> str:
+    """ "matches", or where the first wrong gradient was made and how far off it is, then each
+    weight that is off."""
     wrong = [row for row in rows if not row["matches"]]
-    for row in wrong if first_wrong else ():
-        row["made_by"] += f", from {first_wrong}: the first gradient that is off"
     if not wrong:
         return "matches"
-    where = "; ".join(f"{r['weight']}" + (f" (made by {r['made_by']})" if r["made_by"] else "") for r in wrong)
+    weights = ", ".join(f"{r['weight']} (off by {r['autograd']:.2g})" for r in wrong)
+    name, error = first_wrong
+    if name:
+        made = f", made by {made_by[name]}" if made_by.get(name) else ""
+        return (
+            f"does not match: {name} is the first gradient that is off{made}: off by {error:.2g} of its "
+            f"largest entry. From it, the gradient of {weights}"
+        )
+    where = "; ".join(
+        f"{r['weight']} off by {r['autograd']:.2g}" + (f" (made by {r['made_by']})" if r["made_by"] else "")
+        for r in wrong
+    )
     verdict = f"does not match: look at {where}"
     if len(wrong) == len(rows) and len(rows) > 1:
-        verdict += ". Every weight is off: are earlier steps' gradients still in .grad?"
+        verdict += (
+            ". Every weight is off, yet what flowed into them is right: are earlier steps' gradients still in .grad?"
+        )
     return verdict

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..styles import STYLES
 from . import maths
 
 SAMPLE = 4  # first numbers shown of a value
@@ -50,6 +51,8 @@ class Node:
     back_sample: tuple[float, ...] = ()
     back_norm: float = 0.0
     back_equation: str = ""
+    back_shapes: str = ""  # autograd nodes: the gradient's shape, and where it goes
+    value: str = ""  # what it holds, in the tutorial's names as code writes them: h_relu, y_pred, w2
 
 
 @dataclass
@@ -77,9 +80,12 @@ class StepGraph:
 
     def lines(self, phase: str, node_id: str) -> tuple[int, ...]:
         """The lines of the style's file that ran ``node_id`` on that pass: on autograd's backward
-        pass, the line that called ``backward()`` (or a custom Function's own backward)."""
+        pass, the forward line that made the node and the line that called ``backward()`` (or a
+        custom Function's own backward)."""
         node = self.nodes[node_id]
-        return node.back_lines if phase == "backward" and self.source == "autograd" else node.lines
+        if phase == "backward" and self.source == "autograd":
+            return tuple(sorted({*node.lines, *node.back_lines}))
+        return node.lines
 
     def uses(self, node_id: str) -> int:
         """How many operations read ``node_id`` (a shared weight is read once per use)."""
@@ -112,7 +118,7 @@ class StepGraph:
                 style = f'fillcolor="{fill}", color="#c62828", penwidth=2.5'
             shape = shape_text(node.shape)
             label = f"{node.label}\\n{shape}" if shape else node.label
-            tip = _quoted(node.code or node.label)
+            tip = _quoted((node.code or node.label).replace("\n", "; "))
             out.append(f'  "{_quoted(node.id)}" [label="{_quoted(label)}", tooltip="{tip}", {style}];')
         for edge in self.edges:
             attrs = [f'label="{shape_text(edge.shape)}"']
@@ -175,7 +181,7 @@ def from_trace(found) -> StepGraph:
         reads = [name for name in maths.reads(statement.value) if name in graph.nodes]
         for target in statement.targets:
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                _changed_in_place(graph, target, reads, lineno)
+                _changed_in_place(graph, target, reads, lineno, code)
             else:
                 for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
                     if name in values:
@@ -187,13 +193,14 @@ def from_trace(found) -> StepGraph:
     return graph
 
 
-def _changed_in_place(graph: StepGraph, target: ast.Subscript, reads: list[str], lineno: int) -> None:
+def _changed_in_place(graph: StepGraph, target: ast.Subscript, reads: list[str], lineno: int, code: str) -> None:
     """A line that changes a value in place (``grad_h[h < 0] = 0``): its line, and mask edges."""
     name = target.value.id
     node = graph.nodes.get(name)
     if node is None:
         return
     node.lines += (lineno,)
+    node.code += "\n" + code
     for read in [r for r in maths.reads(target.slice) + reads if r in graph.nodes and r != name]:
         graph.edges.append(Edge(read, name, graph.nodes[read].shape, label="mask"))
 
@@ -206,7 +213,7 @@ def _bound(graph: StepGraph, name: str, value, reads: list[str], lineno: int, co
     else:
         kind = "loss" if name == "loss" else "op"
     equation, operands = maths.HAND_WRITTEN.get(name, ("", []))
-    node = Node(name, name, kind, (lineno,), code, shape, sample, norm, equation)
+    node = Node(name, name, kind, (lineno,), code, shape, sample, norm, equation, value=name)
     node.shapes = _product_shapes(operands, graph.nodes, shape)
     graph.nodes[name] = node
     for read in reads:
@@ -244,12 +251,15 @@ def from_autograd(found) -> StepGraph:
     """The graph autograd built behind the captured step's ``loss.backward()``."""
     graph = StepGraph(found.style, found.t, found.depth, "autograd")
     ids = _ids(found.nodes, found.names)
+    named = symbols(found)
     for fn in found.nodes:
-        node = _autograd_node(found, fn, ids[fn])
+        node = _autograd_node(found, fn, ids[fn], named)
         graph.nodes[node.id] = node
     _autograd_edges(graph, found, ids)
-    for node in graph.nodes.values():
+    for fn in found.nodes:
+        node = graph.nodes[ids[fn]]
         node.shapes = _edge_shapes(graph, node)
+        node.back_shapes = _gradient_goes(graph, node, fn, ids)
     graph.forward = _forward_order(graph, found, ids)
     graph.backward = [ids[fn] for fn in found.fired if fn in ids]
     return _numbered(graph)
@@ -265,11 +275,57 @@ def _ids(nodes: list, names: dict[int, str]) -> dict:
     return ids
 
 
-def _autograd_node(found, fn, node_id: str) -> Node:
+def _kind(fn) -> str:
+    """An autograd node's kind: its class's name, or "custom" for a custom Function's."""
+    return "custom" if hasattr(fn, "_forward_cls") else type(fn).__name__
+
+
+_PRODUCTS = ("MmBackward0", "AddmmBackward0")
+
+
+def symbols(found) -> dict:
+    """Each autograd node's value in the tutorial's names: the weights W_1, b_1... (by their layer,
+    ``StyleInfo.layers``), each layer's output h (h_2, ... in DynamicNet's middle), its ReLU's
+    h_relu, the last layer's y-hat, then y-hat - y, its square, and L."""
+    weights = {}
+    for i, layer in enumerate(STYLES[found.style].layers, start=1):
+        weights[layer.weight], weights[layer.bias] = f"W_{i}", f"b_{i}"
+    ranked = sorted((fn for fn in found.nodes if _kind(fn) in _PRODUCTS), key=lambda fn: _rank(found, fn))
+    named: dict = {fn: "h" if i == 0 else f"h_{i + 1}" for i, fn in enumerate(ranked)}
+    if ranked:
+        named[ranked[-1]] = r"\hat y"
+    fixed = {"SubBackward0": r"\hat y - y", "PowBackward0": r"(\hat y - y)^2", "SumBackward0": "L"}
+    fixed["MseLossBackward0"] = "L"
+    for fn in found.nodes:
+        kind = _kind(fn)
+        if kind == "AccumulateGrad":
+            named[fn] = weights.get(found.names.get(id(fn.variable), ""), "W")
+        elif kind in fixed:
+            named[fn] = fixed[kind]
+    for fn in found.nodes:  # what reads a weight or a layer's output, now that those have theirs
+        kind, first = _kind(fn), fn.next_functions[0][0] if fn.next_functions else None
+        if kind == "TBackward0":
+            named[fn] = rf"{{{named.get(first, 'W')}}}^\top"
+        elif kind in ("ClampBackward1", "ReluBackward0", "custom"):
+            inner = named.get(first, "h")
+            named[fn] = "h_{relu}" if inner == "h" else inner.replace("h_", "h_{relu,", 1) + "}"
+    return named
+
+
+def _rank(found, fn) -> float:
+    """An operation's place in the forward pass (its recorded rank; unrecorded ones last)."""
+    record = found.made.get(fn)
+    return float(record.rank) if record is not None else float("inf")
+
+
+def _autograd_node(found, fn, node_id: str, symbols: dict) -> Node:
     """One autograd node: the operation that made it (forward), the gradient it received (backward)."""
     names, made = found.names, found.made
     kind = "loss" if fn is found.loss.grad_fn else "weight" if type(fn).__name__ == "AccumulateGrad" else "op"
-    forward_eq, backward_eq = maths.autograd_equations(fn)
+    own = made.get((getattr(fn, "_forward_cls", None), "backward"))
+    operands = [symbols.get(child) if child is not None else None for child, _ in fn.next_functions]
+    masked = own is None or own.op != "unmasked"
+    forward_eq, backward_eq = maths.autograd_maths(_kind(fn), symbols.get(fn, ""), operands, masked)
     record = made.get(fn) or made.get(getattr(fn, "_forward_cls", None))
     if kind == "weight":
         name = names.get(id(fn.variable), "")
@@ -282,10 +338,12 @@ def _autograd_node(found, fn, node_id: str) -> Node:
         shape, sample, norm, lines, code = (), (), 0.0, (), ""
     node = Node(node_id, _display(fn, names), kind, lines, code, shape, sample, norm, forward_eq)
     node.back_equation = backward_eq
-    own = made.get((getattr(fn, "_forward_cls", None), "backward"))
+    node.value = maths.plain(symbols.get(fn, ""))
+    if kind == "weight":
+        node.value = names.get(id(fn.variable), "")
+    elif _kind(fn) == "TBackward0" and type(fn.next_functions[0][0]).__name__ == "AccumulateGrad":
+        node.value = names.get(id(fn.next_functions[0][0].variable), "") + ".T"
     node.back_lines = own.lines if own is not None else found.backward_lines
-    if own is not None and own.op == "unmasked":
-        node.back_equation = maths.CUSTOM_UNMASKED
     if fn in found.grads:
         node.back_shape, node.back_sample, node.back_norm = summary(found.grads[fn])
     if not node.shape and kind != "weight":  # made inside an operation: the gradient it got has its shape
@@ -306,7 +364,9 @@ def _autograd_edges(graph: StepGraph, found, ids: dict) -> None:
             if name in ("x", "y"):
                 if name not in graph.nodes:
                     shape, sample, norm = summary(found.values[name])
-                    graph.nodes[name] = Node(name, name, "data", (), f"the data {name}", shape, sample, norm)
+                    graph.nodes[name] = Node(
+                        name, name, "data", (), f"the data {name}", shape, sample, norm, value=name
+                    )
                 graph.edges.append(Edge(name, ids[fn], graph.nodes[name].shape))
 
 
@@ -376,6 +436,16 @@ def _display(fn, names: dict[int, str]) -> str:
     if type(fn).__name__ == "AccumulateGrad":
         return f"{names.get(id(fn.variable), 'weight')}\\n(AccumulateGrad)"
     return fn.name()
+
+
+def _gradient_goes(graph: StepGraph, node: Node, fn, ids: dict) -> str:
+    """Backward, in words: the gradient the node received, and the inputs it goes to."""
+    received = f"({shape_text(node.back_shape)})" if node.back_shape else "a number"
+    to = [graph.nodes[ids[child]] for child, _ in fn.next_functions if child is not None and child in ids]
+    if not to:
+        return received
+    where = ", ".join(f"{n.value or n.label} ({shape_text(n.shape) or 'a number'})" for n in to)
+    return f"{received} goes to {where}"
 
 
 def _edge_shapes(graph: StepGraph, node: Node) -> str:

@@ -46,7 +46,7 @@ HAND_WRITTEN = {
         [("grad_y_pred", False), ("w2", True)],
     ),
     "grad_h": (
-        r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \odot [h > 0]",
+        r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \odot [h \geq 0]",
         [],
     ),
     "grad_w1": (
@@ -55,63 +55,82 @@ HAND_WRITTEN = {
     ),
 }
 
-#: What each autograd node computed forward, and what it passes back (the chain rule at that node).
-AUTOGRAD = {
-    "MmBackward0": (
-        r"C = A\,B",
-        r"\frac{\partial L}{\partial A} = \frac{\partial L}{\partial C}\,B^\top,\quad"
-        r"\frac{\partial L}{\partial B} = A^\top\,\frac{\partial L}{\partial C}",
-    ),
-    "AddmmBackward0": (
-        r"C = A\,W^\top + b",
-        r"\frac{\partial L}{\partial A} = \frac{\partial L}{\partial C}\,W,\quad"
-        r"\frac{\partial L}{\partial W^\top} = A^\top\,\frac{\partial L}{\partial C},\quad"
-        r"\frac{\partial L}{\partial b} = \sum_{rows} \frac{\partial L}{\partial C}",
-    ),
-    "TBackward0": (r"W^\top", r"\frac{\partial L}{\partial W} = \left(\frac{\partial L}{\partial W^\top}\right)^\top"),
-    "ClampBackward1": (
-        r"h_{relu} = \max(h,\ 0)",
-        r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \odot [h > 0]",
-    ),
-    "ReluBackward0": (
-        r"h_{relu} = \mathrm{relu}(h)",
-        r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \odot [h > 0]",
-    ),
-    "SubBackward0": (
-        r"d = \hat y - y",
-        r"\frac{\partial L}{\partial \hat y} = \frac{\partial L}{\partial d}",
-    ),
-    "PowBackward0": (r"d^2", r"\frac{\partial L}{\partial d} = 2\,d \odot \frac{\partial L}{\partial (d^2)}"),
-    "SumBackward0": (r"L = \sum d^2", r"\frac{\partial L}{\partial (d^2)} = 1 \text{ for every entry}"),
-    "MseLossBackward0": (
-        r"L = \sum (\hat y - y)^2",
-        r"\frac{\partial L}{\partial \hat y} = 2\,(\hat y - y)",
-    ),
-    "AccumulateGrad": (
-        r"W \text{ (a leaf: a weight)}",
-        r"W.\mathrm{grad} \mathrel{+}= \frac{\partial L}{\partial W}",
-    ),
-}
-#: A node of a custom ``torch.autograd.Function``: its own backward method runs.
-CUSTOM = (
-    r"\text{forward()}: \max(x,\ 0)",
-    r"\text{backward()}: \frac{\partial L}{\partial x} = \frac{\partial L}{\partial out} \odot [x \geq 0]",
-)
-#: The same, where its backward masks nothing (a mistake: ``styles.MISTAKES``).
-CUSTOM_UNMASKED = r"\text{backward()}: \frac{\partial L}{\partial x} = \frac{\partial L}{\partial out}" + (
-    r"\quad \text{(no mask: wrong where } x < 0\text{)}"
-)
+
+def _d(symbol: str) -> str:
+    """The derivative of the loss by ``symbol``: dL/d(symbol)."""
+    return rf"\frac{{\partial L}}{{\partial {{{symbol}}}}}"
+
+
+def _t(symbol: str) -> str:
+    """``symbol`` transposed (a transposed transpose is the symbol itself)."""
+    return symbol.removesuffix(r"^\top") if symbol.endswith(r"^\top") else rf"{{{symbol}}}^\top"
+
+
+def autograd_maths(kind: str, out: str, operands: list[str | None], masked: bool = True) -> tuple[str, str]:
+    """What an autograd node of ``kind`` computed forward, and the chain rule it runs backward, in
+    the tutorial's names: ``out`` is the symbol of the value it made, ``operands`` those of its
+    inputs in autograd's order (None for an input that gets no gradient: the data). ``masked``: a
+    custom Function's backward writes a mask (a mistake's does not)."""
+    names = [o for o in operands]
+    grads = [o for o in operands if o is not None]  # where the gradient goes
+    if kind == "MmBackward0":
+        a, b = (n or "x" for n in names)
+        terms = []
+        if names[0] is not None:
+            terms.append(rf"{_d(a)} = {_d(out)}\,{_t(b)}")
+        if names[1] is not None:
+            terms.append(rf"{_d(b)} = {_t(a)}\,{_d(out)}")
+        return rf"{out} = {a}\,{b}", r",\quad ".join(terms)
+    if kind == "AddmmBackward0":
+        bias, a, weight_t = names
+        a = a or "x"
+        weight = _t(weight_t or "W")
+        terms = [rf"{_d(a)} = {_d(out)}\,{weight}"] if names[1] is not None else []
+        terms.append(rf"{_d(weight_t)} = {_t(a)}\,{_d(out)}")
+        terms.append(rf"{_d(bias)} = \sum_{{rows}} {_d(out)}")
+        return rf"{out} = {a}\,{weight_t} + {bias}", r",\quad ".join(terms)
+    if kind == "TBackward0":
+        (weight,) = names
+        return out, rf"{_d(weight)} = \left({_d(out)}\right)^\top"
+    if kind in ("ClampBackward1", "ReluBackward0", "custom"):
+        (h,) = (n or "h" for n in names)
+        if kind == "ReluBackward0":  # torch's relu passes the gradient where its output is above 0
+            return rf"{out} = \mathrm{{relu}}({h})", rf"{_d(h)} = {_d(out)} \odot [{h} > 0]"
+        forward = rf"{out} = \max({h},\ 0)"
+        backward = rf"{_d(h)} = {_d(out)} \odot [{h} \geq 0]"
+        if kind == "custom":
+            forward, backward = rf"\text{{forward()}}: {forward}", rf"\text{{backward()}}: {backward}"
+            if not masked:
+                backward = (
+                    rf"\text{{backward()}}: {_d(h)} = {_d(out)} \quad \text{{(no mask: wrong where }} {h} < 0\text{{)}}"
+                )
+        return forward, backward
+    if kind == "SubBackward0":
+        return rf"{out}", rf"{_d(grads[0])} = {_d(out)}" if grads else ""
+    if kind == "PowBackward0":
+        (d,) = grads or [""]
+        return rf"{out}", rf"{_d(d)} = 2\,({d}) \odot {_d(out)}"
+    if kind == "SumBackward0":
+        (d,) = grads or [""]
+        return rf"L = \sum {d}", rf"{_d(d)} = 1 \text{{ for every entry}}"
+    if kind == "MseLossBackward0":
+        (y_pred,) = grads or [r"\hat y"]
+        return rf"L = \sum ({y_pred} - y)^2", rf"{_d(y_pred)} = 2\,({y_pred} - y)"
+    if kind == "AccumulateGrad":
+        return rf"{out} \text{{ (a leaf: a weight)}}", rf"{out}.\mathrm{{grad}} \mathrel{{+}}= {_d(out)}"
+    return "", ""
+
+
 #: A hand-written grad_h that no line masks (a mistake).
 UNMASKED_GRAD_H = r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial h_{relu}} \quad" + (
     r"\text{(no mask: wrong where } h < 0\text{)}"
 )
 
 
-def autograd_equations(fn) -> tuple[str, str]:
-    """What an autograd node computed forward, and the chain rule it runs backward."""
-    if hasattr(fn, "_forward_cls"):
-        return CUSTOM
-    return AUTOGRAD.get(type(fn).__name__, AUTOGRAD.get(fn.name(), ("", "")))
+def plain(symbol: str) -> str:
+    """A symbol of the maths as the code writes the value: \\hat y as y_pred, h_{relu} as h_relu."""
+    text = symbol.replace(r"\hat y", "y_pred").replace("h_{relu,", "h_relu_").replace("h_{relu}", "h_relu")
+    return text.replace(r"^\top", ".T").replace("{", "").replace("}", "")
 
 
 def reads(expression: ast.AST) -> list[str]:

@@ -21,6 +21,7 @@ import torch
 
 from ..styles import STYLES
 from . import graph as graphs
+from . import maths
 from .gradcheck import BETWEEN, gradient_check
 from .trace import Capture, Intermediate, as_array, capture
 
@@ -88,15 +89,55 @@ def _inside_model(found: Capture) -> list[Intermediate]:
 
 
 def _check(trainer, found: Capture, graph: graphs.StepGraph | None) -> dict:
-    """The gradient check of the step (``gradcheck.py``), each wrong gradient traced to its node."""
+    """The gradient check of the step (``gradcheck.py``), each wrong gradient traced to what made it."""
     net, cfg = trainer.net, trainer.cfg
     grads = {name: as_array(g) for name, g in net.gradients().items()}
     made = {name: made_by(graph, name) for name in found.start}
-    between = {name: found.bound[name] for name in BETWEEN if found.hand_written and name in found.bound}
+    if found.hand_written:
+        between = {name: found.bound[name] for name in BETWEEN if name in found.bound}
+        made.update({name: _lines_of(graph, name) for name in between})
+    else:
+        between, senders = _received(found, graph)
+        made.update(senders)
     layers = STYLES[cfg.style].layers
     seed = cfg.seed + trainer.steps_done
     x, y = as_array(net.x), as_array(net.y)
     return gradient_check(found.start, grads, x, y, layers, net.depth, cfg.dtype, seed, made, between)
+
+
+def _lines_of(graph: graphs.StepGraph | None, name: str) -> str:
+    """The lines that made a hand-written value: "lines 38, 39"."""
+    node = graph.nodes.get(name) if graph is not None else None
+    if node is None:
+        return ""
+    return f"line{'s' if len(node.lines) > 1 else ''} {', '.join(map(str, node.lines))}"
+
+
+#: The values in between (``gradcheck.BETWEEN``), by the value whose gradient each is.
+OF = {"grad_y_pred": "y_pred", "grad_h_relu": "h_relu", "grad_h": "h"}
+
+
+def _received(found: Capture, graph: graphs.StepGraph | None) -> tuple[dict, dict]:
+    """What autograd's nodes received as the gradients of y_pred, h_relu and h, and the node that
+    sent each: the one that read the value in the forward pass, whose backward made it."""
+    if graph is None:
+        return {}, {}
+    symbols = graphs.symbols(found)
+    by_value = {maths.plain(symbols[fn]): fn for fn in found.nodes if fn in symbols}
+    nodes = {node.value: node for node in graph.nodes.values() if node.value}
+    between, senders = {}, {}
+    for name, value in OF.items():
+        fn = by_value.get(value)
+        if fn is None or fn not in found.grads:
+            continue
+        between[name] = found.grads[fn]
+        sender = next((p for p in found.nodes if any(c is fn for c, _ in p.next_functions)), None)
+        node = nodes.get(maths.plain(symbols.get(sender, ""))) if sender is not None else None
+        if node is not None:
+            lines = ", ".join(map(str, node.back_lines))
+            own = "its own backward" if hasattr(sender, "_forward_cls") else "loss.backward()"
+            senders[name] = f"{node.label}, in {own} (line{'s' if len(node.back_lines) > 1 else ''} {lines})"
+    return between, senders
 
 
 def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGraph | None) -> dict:
