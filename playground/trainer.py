@@ -64,6 +64,7 @@ class Trainer:
             if change.setting not in LIVE_SETTINGS:
                 raise ConfigError("changes", f"{change.setting!r} cannot change during a run; allowed {LIVE_SETTINGS}")
         self.cfg = cfg
+        self.start = cfg  # the settings it started with (cfg follows the live changes)
         self.problem = make_problem(cfg, legacy_numbers)  # legacy: a run file of version 2 (problem.py)
         self.net = style_info(cfg.style, cfg.mistake).load()(self.problem, cfg)  # with its mistake, if any
         self.steps_done = 0

@@ -656,3 +656,30 @@ def test_the_sidebar_offers_a_styles_own_mistakes_and_repairs_one_that_does_not_
     assert at.session_state["mistake"] == "none"
     assert "mistake: 'no_relu_mask' does not apply to style 'module'" in texts(at.info)
     assert at.selectbox(key="mistake").options == ["none: the correct cell", "no_zero_grad: zero_grad() forgotten"]
+
+
+def test_looking_inside_a_finished_run_takes_its_next_step():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"steps": "30"})
+    app.run()
+    app.button(key="train_button").click().run()
+    wait_for(app, lambda a: "Finished 30 steps" in texts(a.success))
+    app.button(key="inspect_button").click().run()
+    wait_for(app, lambda a: metrics(a)["Step"] == "31")
+    assert "**Step 31** of the run (the tutorial's `t = 30`)" in texts(app.markdown) and not app.exception
+    app.session_state["client"].close()
+
+
+def test_looking_inside_a_diverged_run_shows_its_last_finite_step():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "autograd", "lr": "0.001", "dtype": "float64"})  # diverges at step 5
+    app.run()
+    app.button(key="train_button").click().run()
+    wait_for(app, lambda a: "training diverged" in texts(a.error))
+    steps = metrics(app)["Step"]
+    app.button(key="inspect_button").click().run()
+    wait_for(app, lambda a: "last finite step" in texts(a.info))
+    last = int(steps) - 2
+    assert f"**Step {last + 1}** of the run (the tutorial's `t = {last}`)" in texts(app.markdown)
+    assert metrics(app)["Step"] == steps and "training diverged" in texts(app.error)  # the run as it ended
+    app.session_state["client"].close()

@@ -189,3 +189,35 @@ def test_what_the_model_makes_inside_is_listed_too(style):
     if style == "dynamic":  # the middle layer, used twice: each use listed
         assert sum(name.startswith("h (use") for name in names) == 2
         assert sum(name.startswith("h_relu (use") for name in names) == 2
+
+
+def test_a_finished_run_is_looked_inside_one_step_further():
+    from playground.inspection.step import inspect_run
+
+    trainer = Trainer(_config("numpy", steps=3))
+    trainer.run()
+    inspection = inspect_run(trainer)
+    assert inspection.graph is not None and inspection.graph.t == 3 and not inspection.note
+    assert trainer.steps_done == 4 and trainer.cfg.steps == 4
+    assert [(c.setting, c.value, c.step) for c in trainer.changes] == [("steps", 4, 3)]
+
+
+@pytest.mark.parametrize("style", ["numpy", "module"])
+def test_a_diverged_run_shows_its_last_finite_step_and_stays_as_it_ended(style):
+    from playground.inspection.step import inspect_run
+    from playground.record import Status
+
+    trainer = Trainer(Config.for_style(style, dtype="float64", steps=200, lr=0.1))  # diverges by step 6
+    trainer.run()
+    assert trainer.status == Status.DIVERGED
+    ended = (trainer.steps_done, trainer.message, list(trainer.history["loss"]))
+    inspection = inspect_run(trainer)
+    last = trainer.steps_done - 2
+    assert inspection.graph is not None and inspection.graph.t == last
+    assert f"last finite step, t = {last}" in inspection.note
+    loss = next(e for e in inspection.entries if e.name == "loss")
+    assert list(loss.sample) == [pytest.approx(trainer.history["loss"][last], rel=1e-12)]
+    assert (trainer.steps_done, trainer.message, list(trainer.history["loss"])) == ended
+
+    too_long = inspect_run(trainer, seconds_per_step=10.0)  # a replay longer than REPLAY_S is not taken
+    assert too_long.graph is None and f"about {last * 10} s of replay" in too_long.note

@@ -34,9 +34,12 @@ class Inspection:
     graph: graphs.StepGraph | None
     twin: dict = field(default_factory=dict)  # see twin_gradients
     check: dict = field(default_factory=dict)  # see gradcheck.gradient_check
+    note: str = ""  # where the step came from, when it is not the run's next (a diverged run's last finite one)
 
     def to_dict(self) -> dict:
         return {
+            "note": self.note,
+            "t": self.graph.t if self.graph is not None else None,
             "entries": [asdict(e) for e in self.entries],
             "graph": self.graph.to_dict() if self.graph else None,
             "twin": self.twin,
@@ -50,6 +53,50 @@ def inspect_step(trainer) -> list[Intermediate]:
     Returns [] without stepping when the run has finished.
     """
     return inspect_backprop(trainer, twin=False).entries
+
+
+#: The longest a diverged run is replayed to reach its last finite step, in seconds of its training.
+REPLAY_S = 20.0
+
+
+def inspect_run(trainer, seconds_per_step: float = 0.0) -> Inspection:
+    """Look inside the next step of the run as it stands, never throwing it away:
+
+    - a run that can step: its next step, as Step takes it;
+    - a finished run: one step more (its length raised by one, a live change that replays);
+    - a diverged run, whose weights are no longer finite: its last finite step, replayed from the
+      start in a copy of the run (the run itself stays as it is), unless that replay would take
+      longer than ``REPLAY_S`` at ``seconds_per_step``; then a note says why not.
+    """
+    from ..config import ConfigError
+    from ..record import Status
+    from ..trainer import Trainer
+
+    if trainer.status == Status.DONE:
+        try:
+            trainer.change("steps", trainer.steps_done + 1)
+        except ConfigError as error:  # at the most steps a run may take
+            return Inspection([], None, note=f"The run cannot take a step more: {error}.")
+    if trainer.status != Status.DIVERGED:
+        return inspect_backprop(trainer)
+    last = trainer.steps_done - 2  # the step before the one whose loss was not finite
+    if last < 0:
+        return Inspection([], None, note="The run diverged at its first step: no step of it was finite to look inside.")
+    if last * seconds_per_step > REPLAY_S:
+        return Inspection(
+            [],
+            None,
+            note=f"The run diverged at step {last + 1:,}: reaching its last finite step again would take about "
+            f"{last * seconds_per_step:.0f} s of replay. Lower the steps, or step it by hand before it diverges.",
+        )
+    copy = Trainer(trainer.start, trainer.changes, legacy_numbers=trainer.problem.legacy)
+    copy.run(last)
+    inspection = inspect_backprop(copy)
+    inspection.note = (
+        f"The run diverged at step {last + 1:,}: this is its last finite step, t = {last:,}, taken again "
+        "from the start in a copy of the run, which stays as it ended."
+    )
+    return inspection
 
 
 def inspect_backprop(trainer, twin: bool = True) -> Inspection:

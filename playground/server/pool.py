@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 from .. import threads
 from ..config import Config, Limits
-from ..record import Change, Status
+from ..record import Change
 from .launch import context
 from .protocol import ORPHAN_S, Command, RunView, Update
 from .worker import serve
@@ -442,11 +442,10 @@ class Pool:
             else:
                 if run.training and not update.running and update.ack >= run.train_number:
                     self._stopped_training(run)
-                if not run.training and run.process is not None:  # (finished by Train, or by Step)
-                    if update.status == Status.DONE:
-                        self._park(run)  # a finished run holds no process (more steps bring it back)
-                    elif update.status == Status.DIVERGED:
-                        self._end(run)  # nothing more can happen to it
+                if not run.training and run.process is not None and update.status.ended:
+                    # A finished or diverged run holds no process: more steps, or a look inside
+                    # one of its steps, bring it back (finished by Train, or by Step).
+                    self._park(run)
             self._tell(run, update)
             self._admit()
 

@@ -78,16 +78,18 @@ class Hosted:
             self.cap = args[0]
         elif command == Command.HISTOGRAMS:
             trainer.set_histogram_kinds(args[0])
-        elif command == Command.INSPECT:
-            from ..inspection.step import inspect_backprop
+        elif command == Command.INSPECT:  # the run's next step, from where it stands (inspect_run)
+            from ..inspection.step import inspect_run
 
             self.running = False
             threads.apply(trainer.cfg.threads, trainer.cfg.style)
-            self.inspected = inspect_backprop(trainer).to_dict()
-            if trainer.kept:
-                self.rows.append(trainer.last)
-            if trainer.last_histograms is not None:
-                self.hists.append(trainer.last_histograms)
+            per_step, before = (self.trained_s / trainer.steps_done if trainer.steps_done else 0.0), trainer.steps_done
+            self.inspected = inspect_run(trainer, per_step).to_dict()
+            if trainer.steps_done > before:  # it took the step (a diverged run's copy took it instead)
+                if trainer.kept:
+                    self.rows.append(trainer.last)
+                if trainer.last_histograms is not None:
+                    self.hists.append(trainer.last_histograms)
 
     def train(self, n: int, until: float = math.inf) -> None:
         """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""

@@ -156,7 +156,12 @@ def pause(cfg: Config | None = None) -> None:
 
 
 def inspect(cfg: Config) -> None:
-    (current_run() or new_run(cfg)).request(Command.INSPECT)
+    """Look inside the run's next step, from where it stands: a paused, finished or diverged run is
+    never thrown away for it (``inspection.step.inspect_run``)."""
+    c = client()
+    if c is None or not c.alive or c.view.error:
+        c = new_run(cfg)
+    c.request(Command.INSPECT, timeout=120.0)
 
 
 def act(action) -> None:

@@ -61,19 +61,22 @@ def inspector(cfg: Config | None) -> None:
         )
         if not inspected:
             return
+        if inspected.get("note"):  # a diverged run: its last finite step, or why it was not replayed
+            (st.info if inspected.get("graph") else st.warning)(inspected["note"])
         graph = _graph(inspected) if inspected.get("graph") else None
-        t = view.state.steps_done - 1
+        if graph is None:
+            return
+        t = graph.t
         depth = ""
-        if graph is not None and graph.depth is not None:
+        if graph.depth is not None:
             depth = f" DynamicNet drew depth {graph.depth}: its middle layer ran {graph.depth} times."
         module = style_info(view.config.style, view.config.mistake).module
-        st.markdown(f"**Step {view.state.steps_done}** of the run (the tutorial's `t = {t}`), in `{module}.py`.{depth}")
+        st.markdown(f"**Step {t + 1}** of the run (the tutorial's `t = {t}`), in `{module}.py`.{depth}")
         check = inspected.get("check") or {}
         if check:
             _verdict(check)
         # The walk stands outside the tabs: a focused tab takes the arrow keys for itself.
-        if graph is not None:
-            _walk(graph)
+        _walk(graph)
         check_tab, values_tab, twin_tab = st.tabs(["Check the gradients", "Every value", "The same step, two ways"])
         with check_tab:
             _check(check)
