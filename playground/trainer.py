@@ -15,6 +15,10 @@ training step at the tutorial's sizes, so by default each is taken every 20 step
 (docs/performance.md); ``stats_every=1`` records everything at every step. Both logs are bounded (see ``history``).
 ``Trainer(cfg, statistics=False, histograms=False)`` records the loss alone: what the
 command line does when it prints nothing more.
+With ``checks=True``, a style whose backward pass is written by hand (and any classic mistake)
+has its gradients checked at its first two steps and every ``CHECK_EVERY`` steps against the chain rule in float64:
+``trainer.check`` is the latest that could tell a wrong gradient from rounding
+(``gradcheck.live_check``), which the page shows beside the metrics.
 A NaN or infinite loss ends the run with status "diverged" and a message that
 says where and what to try; it never raises.
 
@@ -41,11 +45,15 @@ from .config import CURVE_DATA, LIVE_SETTINGS, NUMPY_STYLES, SETTINGS_BY_NAME, C
 from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
-from .stats import GradientStats, Histograms
-from .styles import MISTAKES, style_info
+from .stats import GradientStats, Histograms, as_numpy
+from .styles import MISTAKES, STYLES, style_info
 
 QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can be entered again and again)
 
+#: A live check (``checks=True``) looks at the first two steps (the second is the first with
+#: anything left over in ``.grad``) and every this many after them: a forward and backward pass
+#: in float64 NumPy, a small share of this many steps (docs/performance.md).
+CHECK_EVERY = 200
 MAX_KINKS = 512  # kinks marked in the fit chart; beyond, the grid alone
 
 
@@ -58,6 +66,7 @@ class Trainer:
         statistics: bool = True,
         histograms: bool = True,
         legacy_numbers: bool = False,
+        checks: bool = False,
     ):
         cfg = Config.from_dict(cfg.to_dict())  # a Config(...) built by hand is checked too
         for change in changes:
@@ -66,7 +75,11 @@ class Trainer:
         self.cfg = cfg
         self.start = cfg  # the settings it started with (cfg follows the live changes)
         self.problem = make_problem(cfg, legacy_numbers)  # legacy: a run file of version 2 (problem.py)
-        self.net = style_info(cfg.style, cfg.mistake).load()(self.problem, cfg)  # with its mistake, if any
+        info = style_info(cfg.style, cfg.mistake)
+        self.net = info.load()(self.problem, cfg)  # with its mistake, if any
+        # The live check, for a backward pass written by hand: see _check
+        self.checks = checks and info.live_check
+        self.check: dict | None = None
         self.steps_done = 0
         self.status = Status.READY
         self.changes: list[Change] = []  # the live changes this run took, in order
@@ -166,6 +179,7 @@ class Trainer:
         extra = self.histogram_kinds[1:] if counted else ()  # beyond the gradients
         # A diverging run is a status, not warnings.
         quiet = np.errstate(over="ignore", invalid="ignore") if self._numpy or extra else QUIET_ALREADY
+        weights = self._weights() if self.checks and (t < 2 or t % CHECK_EVERY == 0) else None
         with quiet:
             before = self.binning.before_step(self.net, extra) if extra else None
             loss = self.net.step()
@@ -189,10 +203,32 @@ class Trainer:
         if not math.isfinite(loss):
             self._diverged(t, loss)
             return row
+        if weights is not None:
+            self._check(t, weights)
         self._apply_due()
         if self.status == Status.READY and self.steps_done >= self.cfg.steps:
             self._done()
         return row
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        """The weights before a checked step, copied: the step updates them in place."""
+        return {name: as_numpy(w).astype(np.float64) for name, w in self.net.parameters().items()}
+
+    def _check(self, t: int, weights: dict[str, np.ndarray]) -> None:
+        """The live check of step ``t``: the gradients it used against the chain rule in float64
+        (``gradcheck.live_check``); the latest that could tell is ``self.check``."""
+        from .inspection.gradcheck import live_check
+
+        net = self.net
+        gradients = {name: as_numpy(g) for name, g in net.gradients().items()}
+        layers = STYLES[self.cfg.style].layers
+        data = (as_numpy(net.x), as_numpy(net.y), layers, net.depth, t, self.cfg.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge is off, not a warning
+            check = {**live_check(weights, gradients, *data), "every": CHECK_EVERY}
+        if check["conclusive"] or self.check is None:
+            self.check = check
+        else:  # rounding hides the gradients now: the last check that could tell stands, and says so
+            self.check.setdefault("hidden_from", t)
 
     def run(self, n: int | None = None) -> int:
         """Take up to ``n`` steps (until the run ends when None); return how many were taken."""

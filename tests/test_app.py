@@ -683,3 +683,14 @@ def test_looking_inside_a_diverged_run_shows_its_last_finite_step():
     assert f"**Step {last + 1}** of the run (the tutorial's `t = {last}`)" in texts(app.markdown)
     assert metrics(app)["Step"] == steps and "training diverged" in texts(app.error)  # the run as it ended
     app.session_state["client"].close()
+
+
+def test_the_live_check_says_a_forgotten_mask_is_w1_off_beside_the_metrics():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"mistake": "no_relu_mask", "steps": "150"})
+    app.run()
+    app.button(key="train_button").click().run()
+    wait_for(app, lambda a: "Finished 150 steps" in texts(a.success))
+    badge = next(m for m in app.markdown if m.value.startswith("Gradients"))
+    assert ":red-badge[:material/error: w1 off by" in badge.value and "At step 1 " in badge.help
+    app.session_state["client"].close()

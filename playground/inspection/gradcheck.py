@@ -96,10 +96,101 @@ def autograd_gradients(
     return weights, named
 
 
+def _forward(params: dict, x: np.ndarray, layers: Sequence[Layer], depth: int | None) -> tuple[list, list, list]:
+    """The network's forward pass in NumPy, in the dtype of ``params``: the layers as they run
+    (DynamicNet's middle one ``depth`` times), each one's input, and its output before the ReLU."""
+    applied = [layer for layer in layers for _ in range((depth or 0) if layer.repeated else 1)]
+    inputs, made = [], []
+    h = x
+    for i, layer in enumerate(applied):
+        inputs.append(h)
+        w = params[layer.weight]
+        h = h @ w if layer.bias is None else h @ w.T + params[layer.bias]
+        made.append(h)
+        if i < len(applied) - 1:
+            h = np.maximum(h, 0)
+    return applied, inputs, made
+
+
+def numpy_gradients(
+    params: dict, x: np.ndarray, y: np.ndarray, layers: Sequence[Layer], depth: int | None
+) -> dict[str, np.ndarray]:
+    """The gradients of ``loss_of`` of each weight, the chain rule written out in NumPy: the same
+    maths as ``autograd_gradients`` (a test holds them equal), without torch, for the live check
+    beside the metrics (``live_check``)."""
+    applied, inputs, made = _forward(params, x, layers, depth)
+    grads: dict[str, np.ndarray] = {}
+
+    def add(name: str, gradient: np.ndarray) -> None:  # a layer used again (DynamicNet's) adds up
+        grads[name] = gradient + grads[name] if name in grads else gradient
+
+    grad = 2.0 * (made[-1] - y)
+    for i in reversed(range(len(applied))):
+        layer, w = applied[i], params[applied[i].weight]
+        if i < len(applied) - 1:
+            grad[made[i] < 0] = 0  # the ReLU's mask, [h >= 0]: clamp(min=0) passes h = 0
+        if layer.bias is None:  # h @ w
+            add(layer.weight, inputs[i].T @ grad)
+        else:  # h @ W.T + b
+            add(layer.weight, grad.T @ inputs[i])
+            add(layer.bias, grad.sum(axis=0))
+        if i:  # the first layer's input is the data: no gradient goes to it
+            grad = grad @ (w.T if layer.bias is None else w)
+    return {name: grads[name] if name in grads else np.zeros_like(p) for name, p in params.items()}  # a layer not run
+
+
+#: The live check's least tolerance on a weight's relative error: float32's rounding of a step far
+#: from the loss's floor, well below what a wrong backward pass is off by (no_relu_mask: w1 by 0.76).
+LIVE_TOLERANCE = TOLERANCE["float32"]
+#: Near the loss's floor a gradient is mostly rounding: (y_pred - y) cancels, and float32's
+#: gradients there differ from float64's by as much as they are. A check tells only while the
+#: rounding it estimates is at most this; a weight is off when its error is over ten times that.
+CONCLUSIVE = 0.03
+
+
+def live_check(
+    weights: dict, gradients: dict, x, y, layers: Sequence[Layer], depth: int | None, step: int, dtype: str
+) -> dict:
+    """The check beside the metrics, on a step of a run in training: each weight's gradient as the
+    style computed it (``gradients``, from ``weights`` as they were before the step) against the
+    chain rule in float64 (``numpy_gradients``), its largest relative error. Cheaper than
+    ``gradient_check``: no autograd and no finite differences; one forward and backward pass in
+    float64, and a second in float32 only where a gradient is off by more than ``LIVE_TOLERANCE``.
+
+    That second pass estimates what rounding alone does to this step's gradients (scaled to
+    ``dtype``'s precision; near the loss's floor, where y_pred - y cancels, it is as much as they
+    are). ``conclusive`` is whether it is small enough to tell a wrong gradient from rounding
+    (``CONCLUSIVE``), and ``off`` the weights whose error is beyond it."""
+    params = {name: np.asarray(w, dtype=np.float64) for name, w in weights.items()}
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    reference = numpy_gradients(params, x, y, layers, depth)
+    errors = {}
+    for name, ref in reference.items():
+        ours = gradients.get(name)
+        errors[name] = relative_error(np.zeros_like(ref) if ours is None else ours, ref)
+    rounding = None  # not needed where every gradient is within the least tolerance
+    tolerance = LIVE_TOLERANCE
+    if not max(errors.values(), default=0.0) <= LIVE_TOLERANCE:
+        single = {name: p.astype(np.float32) for name, p in params.items()}
+        rounded = numpy_gradients(single, x.astype(np.float32), y.astype(np.float32), layers, depth)
+        scale = float(np.finfo(dtype).eps / np.finfo(np.float32).eps)
+        rounding = scale * max(relative_error(rounded[name], ref) for name, ref in reference.items())
+        tolerance = max(LIVE_TOLERANCE, 10 * rounding)
+    return {
+        "step": step,
+        "errors": errors,
+        "off": {name: error for name, error in errors.items() if not error <= tolerance},
+        "tolerance": tolerance,
+        "rounding": rounding,
+        "conclusive": rounding is None or rounding <= CONCLUSIVE,
+    }
+
+
 def relative_error(ours, expected: np.ndarray) -> float:
     """The largest difference of ``ours`` from ``expected``, over ``expected``'s largest |entry|."""
-    scale = float(np.abs(expected).max()) or 1.0
-    return float(np.abs(np.asarray(ours, dtype=np.float64) - expected).max()) / scale
+    scale = float(max(expected.max(), -expected.min())) or 1.0
+    difference = np.subtract(ours, expected, dtype=np.float64)  # one array made, not three
+    return float(np.abs(difference, out=difference).max()) / scale
 
 
 def _first_off(between: dict, expected: dict) -> tuple[str, float]:

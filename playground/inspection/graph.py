@@ -101,9 +101,14 @@ class StepGraph:
         rest = {k: v for k, v in data.items() if k not in ("nodes", "edges")}
         return cls(**rest, nodes=nodes, edges=edges)
 
-    def to_dot(self, current: str | None = None, phase: str = "forward") -> str:
+    def to_dot(self, current: str | None = None, phase: str = "forward", near: bool = False) -> str:
         """Graphviz DOT, top to bottom as the forward pass runs; ``current`` highlighted, and on the
-        backward pass the edges drawn as the gradients flow."""
+        backward pass the edges drawn as the gradients flow. ``near``: only ``current`` and the
+        nodes an edge joins it to (a phone's view, whose labels stay readable)."""
+        edges = self.edges
+        if near:
+            edges = [e for e in self.edges if current in (e.source, e.target)]
+        kept = {current} | {e.source for e in edges} | {e.target for e in edges} if near else set(self.nodes)
         out = [
             "digraph step {",
             '  rankdir=TB; bgcolor="transparent"; nodesep=0.3; ranksep=0.3;',
@@ -111,7 +116,7 @@ class StepGraph:
             'fillcolor="#f4f4f6", color="#8a8a99"];',
             '  edge [fontname="Helvetica", fontsize=9, color="#8a8a99", fontcolor="#555566"];',
         ]
-        for node in self.nodes.values():
+        for node in (n for n in self.nodes.values() if n.id in kept):
             style = _NODE_STYLE[node.kind]
             if node.id == current:
                 fill = "#ffd54f" if phase == "forward" else "#ff8a65"
@@ -120,7 +125,7 @@ class StepGraph:
             label = f"{node.label}\\n{shape}" if shape else node.label
             tip = _quoted((node.code or node.label).replace("\n", "; "))
             out.append(f'  "{_quoted(node.id)}" [label="{_quoted(label)}", tooltip="{tip}", {style}];')
-        for edge in self.edges:
+        for edge in edges:
             attrs = [f'label="{shape_text(edge.shape)}"']
             if edge.label:
                 attrs = [f'label="{edge.label}"', 'style="dashed"']

@@ -63,6 +63,7 @@ class Update:
     error: str = ""  # the run could not start; nothing else is set
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
     fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
+    check: dict | None = None  # the live check of the gradients (Trainer.check), for a backward pass by hand
     losses: object = None  # every step's loss since the last update (an array), and depth (or None)
     depths: object = None
 
@@ -80,6 +81,7 @@ class RunView:
     histograms: object = None
     per_step: object = None  # every step's loss (history.PerStep)
     inspected: dict | None = None  # the last inspected step (inspection.step.Inspection.to_dict)
+    walk_at: int = 0  # the stop its walk is at, kept here so that a reload comes back to it
     error: str = ""  # why the run stopped or could not start
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
@@ -109,6 +111,7 @@ class RunView:
             self.per_step.extend(update.losses, update.depths)
         if update.inspected is not None:  # sent once, with the step it describes
             self.inspected = update.inspected
+            self.walk_at = 0  # a new step: its walk starts again
         if update.fit is not None:  # sent when it changed
             self.fit = update.fit
         update.rows, update.hists, update.inspected, update.fit = [], [], None, None  # kept above

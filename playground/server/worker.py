@@ -146,6 +146,7 @@ class Hosted:
             relu_layers=self.relu_layers,
             trained_s=self.trained_s,
             inspected=self.inspected,
+            check=trainer.check,
         )
         if trainer.steps_done != self.fit_sent:
             update.fit = trainer.fit()
@@ -229,7 +230,7 @@ class Worker:
 
         if command == Command.OPEN:
             try:
-                trainer = Trainer(Config.from_dict(args[0]), [Change(*c) for c in args[1]])
+                trainer = Trainer(Config.from_dict(args[0]), [Change(*c) for c in args[1]], checks=True)
             except (ConfigError, RuntimeError, MemoryError) as error:
                 self.conn.send((run_id, Update(ack=number, error=str(error))))
                 return

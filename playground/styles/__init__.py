@@ -10,7 +10,8 @@ A new style is one file plus one entry here:
    the page shows of it (title, lesson, lecture notices), and holds its facts: its tutorial
    defaults, its network layer by layer (for the gradient check), its learning rate on the
    curves, whether it trains with NumPy, updates its weights by hand, or has no biases, and its
-   twin (the cell that computes the same gradients, for the step inspection).
+   twin (the cell that computes the same gradients, for the step inspection), and whether its
+   gradients are checked as it trains (a backward pass written by hand).
 
 Nothing else changes: ``config`` derives its lists of styles from this registry (``config.STYLES``,
 ``STYLE_DEFAULTS``, ``CURVE_LR``, ``NUMPY_STYLES``, ...), and the command line, the sidebar, links,
@@ -84,6 +85,10 @@ class StyleInfo:
     """The cell before or after it that computes the same gradients by other means: the step
     inspection takes the same step in it, from the same weights, and compares. "": none."""
 
+    live_check: bool = False
+    """Its gradients are checked as it trains, beside the metrics (``Trainer(checks=True)``): its
+    backward pass is written by hand, in part or in whole, so it can be wrong. Every mistake's is."""
+
     @property
     def module_path(self) -> str:
         """The module to import: a name with a dot as it is, else a file of this package."""
@@ -117,6 +122,7 @@ STYLES = {
             updates_by_hand=True,
             bias_free=True,
             twin="autograd",
+            live_check=True,
         ),
         StyleInfo(
             "tensor",
@@ -131,6 +137,7 @@ STYLES = {
             updates_by_hand=True,
             bias_free=True,
             twin="autograd",
+            live_check=True,
         ),
         StyleInfo(
             "autograd",
@@ -159,6 +166,7 @@ STYLES = {
             updates_by_hand=True,
             bias_free=True,
             twin="autograd",
+            live_check=True,
         ),
         StyleInfo(
             "nn",
@@ -231,7 +239,7 @@ class Mistake:
 
     def info(self, style: str) -> StyleInfo:
         """The style's entry, pointed at the file with the bug."""
-        return dataclasses.replace(STYLES[style], module=self.variants[style])
+        return dataclasses.replace(STYLES[style], module=self.variants[style], live_check=True)
 
 
 MISTAKES = {

@@ -57,10 +57,22 @@ def diff_html(parts: list[Line | Fold]) -> str:
     return "\n".join(out)
 
 
-def walk_html(source: str, lines: tuple[int, ...]) -> str:
-    """The file with ``lines`` highlighted: where the walk of the step's graph is."""
+#: The lines of code the walk's stop shows around each line it ran (the code panel shows them all).
+WALK_AROUND = 2
+
+
+def walk_html(source: str, lines: tuple[int, ...], around: int | None = None) -> str:
+    """The file with ``lines`` highlighted: where the walk of the step's graph is. With ``around``,
+    only the lines within that many of a highlighted one, a gap between them marked ⋯."""
     out = ['<div class="bp-diff bp-walk">']
+    shown = None if around is None else {n for line in lines for n in range(line - around, line + around + 1)}
+    previous = None
     for number, text in enumerate(source.splitlines(), start=1):
+        if shown is not None and number not in shown:
+            continue
+        if previous is not None and number > previous + 1:
+            out.append('<div class="ln gap"><span class="no">⋯</span></div>')
+        previous = number
         current = " current" if number in lines else ""
         out.append(
             f'<div class="ln{current}" data-line="{number}"><span class="no">{number}</span>'

@@ -9,13 +9,16 @@ from ..config import Config
 from ..inspection.graph import StepGraph
 from ..styles import style_info
 from .actions import act, client, inspect
+from .code import CSS as CODE_CSS
+from .code import WALK_AROUND, walk_html
 from .keys import WALK as WALK_KEYS
 from .keys import WALK_TEXT
 
 
 def walk_stop() -> tuple[StepGraph, str, str] | None:
     """The graph being walked, and the stop the walk is at: (graph, pass, node id); None when no
-    step has been inspected (the code panel highlights the stop's lines)."""
+    step has been inspected (the code panel highlights the stop's lines). The stop is kept on
+    the run's view, so that a reload of the page comes back to it."""
     c = client()
     inspected = c.view.inspected if c else None
     if not inspected or not inspected.get("graph"):
@@ -24,7 +27,7 @@ def walk_stop() -> tuple[StepGraph, str, str] | None:
     stops = graph.walk()
     if not stops:
         return None
-    at = min(max(st.session_state.get("walk_at", 0), 0), len(stops) - 1)
+    at = min(max(c.view.walk_at, 0), len(stops) - 1)
     return graph, *stops[at]
 
 
@@ -34,12 +37,13 @@ def _graph(inspected: dict) -> StepGraph:
     key = id(inspected)
     if ss.get("walk_graph_key") != key:
         ss.walk_graph_key, ss.walk_graph = key, StepGraph.from_dict(inspected["graph"])
-        ss.walk_at = 0  # a new step: the walk starts again
     return ss.walk_graph
 
 
 def _go(to: int) -> None:
-    st.session_state.walk_at = to
+    c = client()
+    if c is not None:
+        c.view.walk_at = to
 
 
 def inspector(cfg: Config | None) -> None:
@@ -76,7 +80,7 @@ def inspector(cfg: Config | None) -> None:
         if check:
             _verdict(check)
         # The walk stands outside the tabs: a focused tab takes the arrow keys for itself.
-        _walk(graph)
+        _walk(graph, style_info(view.config.style, view.config.mistake).source())
         check_tab, values_tab, twin_tab = st.tabs(["Check the gradients", "Every value", "The same step, two ways"])
         with check_tab:
             _check(check)
@@ -86,15 +90,18 @@ def inspector(cfg: Config | None) -> None:
             _twin(inspected.get("twin") or {}, view.config.style)
 
 
-def _walk(graph: StepGraph) -> None:
+def _walk(graph: StepGraph, source: str) -> None:
+    """The walk: its buttons in one row, then the graph beside what the stop shows (its equation,
+    shapes, numbers and the lines of code it ran), all in one screen (``look.py`` fits the graph
+    to the window's height; on a phone the graph is the stop's neighbourhood, read at full size)."""
     stops = graph.walk()
     stop = walk_stop()
     if stop is None:
         return
     _, phase, current = stop
-    at = st.session_state.walk_at = stops.index((phase, current))
+    at = stops.index((phase, current))
     node = graph.nodes[current]
-    source = "the lines the step ran" if graph.source == "traced code" else "the graph autograd built"
+    read_from = "the lines the step ran" if graph.source == "traced code" else "the graph autograd built"
     moves = (  # label, key, the stop it goes to, help
         ("Start", "forward", 0, f"Back to the start of the forward pass. Key: {WALK_KEYS['forward']}."),
         ("Back", "back", at - 1, f"One node back. Key: {WALK_KEYS['back']}."),
@@ -106,56 +113,65 @@ def _walk(graph: StepGraph) -> None:
             f"Straight to the start of the backward pass. Key: {WALK_KEYS['backward']}.",
         ),
     )
-    for column, (label, key, to, help_text) in zip(st.columns(len(moves)), moves, strict=True):
-        column.button(
-            label,
-            key=f"walk_{key}",
-            on_click=_go,
-            args=(to,),
-            disabled=to in (at, -1, len(stops)),
-            shortcut=WALK_KEYS[key],
-            help=help_text,
-            width="stretch",
-        )
     count = len(graph.forward) if phase == "forward" else len(graph.backward)
     index = at + 1 if phase == "forward" else at - len(graph.forward) + 1
     label = node.label.replace("\\n", " ")
-    st.markdown(f"**{phase.capitalize()} pass, {index} of {count}: `{label}`**")
-    summary = (
-        f"The graph of step {graph.t + 1}, read from {source}: {len(graph.nodes)} nodes, "
-        f"{len(graph.edges)} edges; the {phase} pass is at {label}."
-    )
-    st.graphviz_chart(graph.to_dot(current, phase), width="stretch", alt=summary)
+    with st.container(key="walk"):
+        with st.container(horizontal=True, key="walk_buttons", vertical_alignment="center"):
+            for name, key, to, help_text in moves:
+                st.button(
+                    name,
+                    key=f"walk_{key}",
+                    on_click=_go,
+                    args=(to,),
+                    disabled=to in (at, -1, len(stops)),
+                    shortcut=WALK_KEYS[key],
+                    help=help_text,
+                )
+            st.markdown(f"**{phase.capitalize()} pass, {index} of {count}: `{label}`**")
+        summary = (
+            f"The graph of step {graph.t + 1}, read from {read_from}: {len(graph.nodes)} nodes, "
+            f"{len(graph.edges)} edges; the {phase} pass is at {label}."
+        )
+        graph_column, stop_column = st.columns([3, 2])
+        with graph_column:
+            with st.container(key="walk_graph"):
+                st.graphviz_chart(graph.to_dot(current, phase), width="stretch", alt=summary)
+            with st.container(key="walk_near"):
+                near = f"The nodes next to {label}, of the graph of step {graph.t + 1}."
+                st.graphviz_chart(graph.to_dot(current, phase, near=True), width="content", alt=near)
+        with stop_column.container(key="walk_stop"):
+            _stop(graph, phase, current, source)
     st.caption(
-        f"Read from {source}. Forward, top to bottom, each node is the value an operation made; backward, "
+        f"Read from {read_from}. Forward, top to bottom, each node is the value an operation made; backward, "
         f"the gradients flow back up through the same nodes. {WALK_TEXT}"
     )
-    _stop(graph, phase, current)
 
 
-def _stop(graph: StepGraph, phase: str, current: str) -> None:
-    """What the walk's stop shows: the node's equation, its shapes, its line and its numbers."""
+def _stop(graph: StepGraph, phase: str, current: str, source: str) -> None:
+    """What the walk's stop shows: the node's equation, its shapes, its numbers and its lines."""
     node = graph.nodes[current]
     # On autograd's backward pass a node shows the gradient it received; a hand-written one is its own line.
     back = phase == "backward" and graph.source == "autograd"
     lines = graph.lines(phase, current)
-    code, equation = ("", node.back_equation) if back else (node.code, node.equation)
+    equation = node.back_equation if back else node.equation
     shape, sample, norm = (
         (node.back_shape, node.back_sample, node.back_norm) if back else (node.shape, node.sample, node.norm)
     )
-    what = "the gradient it received" if back else "made"
     if equation:
         st.latex(equation)
     if node.shapes:
         st.caption(f"Shapes: {node.shapes}")
-    line_text = f"line {', '.join(map(str, lines))}" if lines else "inside an operation"
-    if code:
-        st.markdown(f"Made by {line_text}: `{code}`")
-    elif lines:
-        st.markdown(f"Ran at {line_text} of the code on the right.")
     numbers = ", ".join(f"{v:.4g}" for v in sample)
     shape_text = " × ".join(map(str, shape)) or "a number"
-    st.markdown(f"{what.capitalize()}: shape **{shape_text}**, first numbers `{numbers}`, norm `{norm:.4g}`.")
+    what = "The gradient it received" if back else "Made"
+    st.markdown(f"{what}: shape **{shape_text}**, first numbers `{numbers}`, norm `{norm:.4g}`.")
+    if lines:
+        where = f"line{'s' * (len(lines) > 1)} {', '.join(map(str, lines))}"
+        st.caption(f"It ran at {where}, marked here and in the whole file in the code panel.")
+        st.html(CODE_CSS + walk_html(source, lines, around=WALK_AROUND))
+    else:
+        st.caption("It ran inside an operation, out of the code's sight.")
 
 
 def _values(entries: list[dict]) -> None:

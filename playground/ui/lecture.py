@@ -32,6 +32,9 @@ CSS = """
   [data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }
   [data-testid="stCaptionContainer"] p { font-size: 1rem !important; }
   code { font-size: 1rem !important; }
+  /* The walk's maths and code, read across the room: the equation above the metrics' labels. */
+  .st-key-walk_stop .katex { font-size: 1.6rem; }
+  .st-key-walk_stop .bp-diff { font-size: 1.25rem; }
   [data-testid="stMainBlockContainer"] [data-testid="stAlert"] > div { padding-top: 0.5rem; padding-bottom: 0.5rem; }
 </style>
 """

@@ -69,6 +69,32 @@ def pace(live_pages: int) -> float:
     return min(max(1.0, live_pages / CROWD), 1.0 / FAST_S)  # the metrics at least once a second
 
 
+def check_badge(check: dict) -> str:
+    """The live check of the gradients (``Trainer.check``) as a badge: they match, or the weight
+    that is furthest off and by how much (its largest difference over its largest entry)."""
+    if not check["conclusive"]:
+        return ":gray-badge[:material/blur_on: rounding]"
+    if not check["off"]:
+        return ":green-badge[:material/check: match]"
+    name, error = max(check["off"].items(), key=lambda item: item[1])
+    more = len(check["off"]) - 1
+    return f":red-badge[:material/error: {name} off by {error:.2g}{f', {more} more' if more else ''}]"
+
+
+def check_help(check: dict) -> str:
+    """What the badge checked, and when."""
+    text = (
+        f"At step {check['step']:,} the gradients the code computed were checked against the chain rule "
+        f"in float64, as they are every {check['every']} steps: off means a relative difference over "
+        f"{check['tolerance']:.2g}."
+    )
+    if not check["conclusive"]:
+        return text + " Near its floor the loss's gradients are mostly rounding, which hides a wrong one."
+    if "hidden_from" in check:
+        text += f" From step {check['hidden_from']:,} on they are mostly rounding, which hides a wrong one."
+    return text
+
+
 def first_chart_waits(now: float, due: float, steps_left: int, steps_per_s: float) -> bool:
     """Whether a page's first chart waits (see ``LiveView.charts_due``): until ``due``, a second
     into the run, and up to a second past it while the run would end within that second at its
@@ -187,6 +213,9 @@ class LiveView:
                 str(depth) if depth is not None else "–",
                 help="DynamicNet draws how many times to reuse its middle layer, every step.",
             )
+
+        elif state.check is not None:
+            self.metrics[3].markdown(f"Gradients  \n{check_badge(state.check)}", help=check_help(state.check))
 
     def _draw_status(self) -> None:
         view = self.view

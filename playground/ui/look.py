@@ -6,6 +6,8 @@
 - The code goes below the charts where the page is too narrow for both side by side (a laptop
   with the sidebar open): Streamlit stacks columns only on a phone's width.
 - On a phone the run buttons and the metrics keep to one line each, which Streamlit would stack.
+- The walk's graph is no taller than the window, so the node, its equation and its code share a
+  screen; on a phone the graph shown is the stop's neighbourhood, its labels at full size.
 
 And one script. It writes the token of the run the page shows to a cookie, and again as the tab
 leaves the page (a reload, Back, closing it, when another tab may have written its own since):
@@ -50,8 +52,19 @@ CSS = """
       width: 100% !important; flex: 1 1 auto !important;
     }
   }
+  /* The walk: its graph no taller than the window, beside what the stop shows, so that the node,
+     its equation and its lines of code are on one screen. On a phone, the stop's neighbourhood. */
+  .st-key-walk_graph svg { max-height: calc(100vh - 8rem); width: auto !important; max-width: 100%; height: auto; }
+  .st-key-walk_graph [data-testid="stGraphVizChart"] { display: flex; justify-content: center; }
+  .st-key-walk_near { display: none !important; }
+  .st-key-walk_stop [data-testid="stVerticalBlock"] { gap: 0.5rem; }
   /* A phone: the buttons on one line, and the metrics, so the charts start on the first screen. */
   @media (max-width: 640px) {
+    .st-key-walk_graph { display: none !important; }
+    .st-key-walk_near { display: flex !important; overflow-x: auto; }
+    .st-key-walk_near svg { max-width: none !important; }
+    .st-key-walk_buttons { gap: 0.35rem; }
+    .st-key-walk_buttons button { padding: 0.25rem 0.55rem; }
     [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
     [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.6rem; }
     [data-testid="stMainBlockContainer"] h1 { font-size: 1.75rem; }
