@@ -252,3 +252,16 @@ def test_compare_races_each_mistake_against_its_correct_cell():
         assert style in labels and f"{style}, {mistake.name}" in labels
     assert len(runs) <= 8
     assert {cfg.seed for _, cfg in runs} == {0}
+
+
+@pytest.mark.parametrize("style", BREAKS["no_zero_grad"][0])
+def test_a_parked_run_keeps_the_gradients_that_pile_up(style):
+    """A parked run is pickled (server/worker.py), which drops a tensor's .grad: kept by the style."""
+    import pickle
+
+    went_on = Trainer(Config.for_style(style, mistake="no_zero_grad", steps=40))
+    went_on.run(20)
+    restored = pickle.loads(pickle.dumps(went_on))
+    went_on.run()
+    restored.run()
+    assert list(restored.history["loss"]) == list(went_on.history["loss"])

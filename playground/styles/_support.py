@@ -74,8 +74,29 @@ class HandUpdated(FixedDepth):
         return w1[0], w1[1]
 
 
-class AutogradWeights(HandUpdated):
+class KeepsGradients:
+    """A style whose weights are torch tensors with their ``.grad``, which pickle does not keep:
+    a parked run (``server/worker.py``) keeps them, so that a run whose gradients pile up (no
+    ``zero_grad``, a classic mistake) goes on from a restore exactly as it would have."""
+
+    def _leaves(self) -> dict:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_grads": {name: w.grad for name, w in self._leaves().items()}}
+
+    def __setstate__(self, state: dict) -> None:
+        grads = state.pop("_grads", {})
+        self.__dict__.update(state)
+        for name, w in self._leaves().items():
+            w.grad = grads.get(name)
+
+
+class AutogradWeights(KeepsGradients, HandUpdated):
     """Hand-updated weights whose gradients autograd leaves in ``.grad``."""
+
+    def _leaves(self) -> dict:
+        return self.weights
 
     def parameters(self) -> dict:
         return {name: w.detach() for name, w in self.weights.items()}
@@ -84,8 +105,11 @@ class AutogradWeights(HandUpdated):
         return {name: w.grad for name, w in self.weights.items()}
 
 
-class ModelStyle(FixedDepth):
+class ModelStyle(KeepsGradients, FixedDepth):
     """A style built on an ``nn.Module`` in ``self.model``."""
+
+    def _leaves(self) -> dict:
+        return dict(self.model.named_parameters())
 
     model: object
 
