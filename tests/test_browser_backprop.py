@@ -15,7 +15,7 @@ from playground.trainer import Trainer
 
 pytestmark = pytest.mark.browser
 
-HIGHLIGHTED = """() => [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg g.node')]
+HIGHLIGHTED = """() => [...document.querySelectorAll('.st-key-walk_graph [data-testid="stGraphVizChart"] svg g.node')]
     .filter(n => [...n.querySelectorAll('path, polygon')]
         .some(p => ['#ffd54f', '#ff8a65'].includes((p.getAttribute('fill') || '').toLowerCase())))
     .map(n => n.querySelector('title').textContent)"""
@@ -53,7 +53,7 @@ def highlighted(page, node_id: str) -> None:
 
 
 def code_lines(page) -> list[int]:
-    current = page.locator(".bp-walk .current")
+    current = page.locator(".st-key-code_panel .bp-walk .current")
     return [int(current.nth(i).get_attribute("data-line")) for i in range(current.count())]
 
 
@@ -97,7 +97,7 @@ def test_a_dynamic_step_shows_its_depth_and_walks_back_through_the_shared_weight
     open_walk(page, server, "dynamic")
     page.get_by_text(f"DynamicNet drew depth {graph.depth}").wait_for()
     highlighted(page, graph.forward[0])  # drawn
-    titles = page.locator('[data-testid="stGraphVizChart"] svg g.node title').all_text_contents()
+    titles = page.locator('.st-key-walk_graph [data-testid="stGraphVizChart"] svg g.node title').all_text_contents()
     assert sorted(titles) == sorted(graph.nodes)
     assert graph.uses("middle_linear.weight") == graph.depth  # one edge for each use of the shared weight
     first_op = next(n for n in graph.forward if graph.nodes[n].kind == "op" and graph.nodes[n].lines)
@@ -108,7 +108,7 @@ def test_a_dynamic_step_shows_its_depth_and_walks_back_through_the_shared_weight
     loss = graph.backward[0]
     press_until(page, "Shift+N", f"Backward pass, 1 of {len(graph.backward)}: {loss}")
     highlighted(page, loss)
-    code_at(page, graph.nodes[loss].back_lines)
+    code_at(page, graph.lines("backward", loss))
     press_until(page, "b", f"Forward pass, {len(graph.forward)} of {len(graph.forward)}")
     highlighted(page, graph.forward[-1])
     page.locator(".st-key-lecture input").focus()  # a toggle has the focus: the keys still walk
@@ -129,7 +129,8 @@ def test_a_mistake_from_a_link_shows_its_diff_and_the_check_catches_it(page, ser
     page.get_by_role("button", name="Take one step and show its maths").click()
     verdict = page.locator('[data-testid="stAlert"]', has_text="Gradient check: does not match")
     verdict.wait_for()
-    assert "look at w1" in verdict.inner_text() and "from grad_h" in verdict.inner_text()
+    assert "grad_h is the first gradient that is off, made by line" in verdict.inner_text()
+    assert "w1 (off by" in verdict.inner_text()
     page.get_by_role("tab", name="Check the gradients").click()
     table = page.locator('[data-testid="stTable"]').filter(has_text="against finite differences")
     table.wait_for()

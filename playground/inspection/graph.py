@@ -87,6 +87,19 @@ class StepGraph:
             return tuple(sorted({*node.lines, *node.back_lines}))
         return node.lines
 
+    def read_at(self, node_id: str) -> tuple[int, ...]:
+        """The lines that read a node no line made (a weight, the data, a view made inside an
+        operation): those of the first operations downstream that a line ran."""
+        found, seen, todo = set(), {node_id}, [node_id]
+        while todo:
+            for edge in self.edges:
+                if edge.source == todo[0] and edge.target not in seen:
+                    seen.add(edge.target)
+                    target = self.nodes[edge.target]
+                    (found.update(target.lines) if target.lines else todo.append(edge.target))
+            todo.pop(0)
+        return tuple(sorted(found))
+
     def uses(self, node_id: str) -> int:
         """How many operations read ``node_id`` (a shared weight is read once per use)."""
         return sum(1 for edge in self.edges if edge.source == node_id)
@@ -109,12 +122,13 @@ class StepGraph:
         if near:
             edges = [e for e in self.edges if current in (e.source, e.target)]
         kept = {current} | {e.source for e in edges} | {e.target for e in edges} if near else set(self.nodes)
+        node_pt, edge_pt = (13, 11) if near else (11, 9)  # near: shown at its own size, on a phone
         out = [
             "digraph step {",
             '  rankdir=TB; bgcolor="transparent"; nodesep=0.3; ranksep=0.3;',
-            '  node [fontname="Helvetica", fontsize=11, style="filled,rounded", shape=box, '
+            f'  node [fontname="Helvetica", fontsize={node_pt}, style="filled,rounded", shape=box, '
             'fillcolor="#f4f4f6", color="#8a8a99"];',
-            '  edge [fontname="Helvetica", fontsize=9, color="#8a8a99", fontcolor="#555566"];',
+            f'  edge [fontname="Helvetica", fontsize={edge_pt}, color="#8a8a99", fontcolor="#555566"];',
         ]
         for node in (n for n in self.nodes.values() if n.id in kept):
             style = _NODE_STYLE[node.kind]

@@ -133,7 +133,7 @@ def code_panel(style: str, walk=None, mistake: str = "none") -> None:
     if walk is not None and walk[0].style == style:
         graph, phase, current = walk
         st.caption(f"Highlighted: where the {phase} pass is in the step's graph (Look inside one step).")
-        st.html(CSS + walk_html(info.source(), graph.lines(phase, current)))
+        st.html(CSS + walk_html(info.source(), graph.lines(phase, current) or graph.read_at(current)))
     else:
         st.code(info.source(), language="python", line_numbers=True)
     chain_rule_panel(info.source())

@@ -138,7 +138,7 @@ def _walk(graph: StepGraph, source: str) -> None:
             with st.container(key="walk_graph"):
                 st.graphviz_chart(graph.to_dot(current, phase), width="stretch", alt=summary)
             with st.container(key="walk_near"):
-                near = f"The nodes next to {label}, of the graph of step {graph.t + 1}."
+                near = f"{label} and the nodes joined to it, in the graph of step {graph.t + 1}."
                 st.graphviz_chart(graph.to_dot(current, phase, near=True), width="content", alt=near)
         with stop_column.container(key="walk_stop"):
             _stop(graph, phase, current, source)
@@ -166,10 +166,16 @@ def _stop(graph: StepGraph, phase: str, current: str, source: str) -> None:
     shape_text = " × ".join(map(str, shape)) or "a number"
     what = "The gradient it received" if back else "Made"
     st.markdown(f"{what}: shape **{shape_text}**, first numbers `{numbers}`, norm `{norm:.4g}`.")
-    if lines:
-        where = f"line{'s' * (len(lines) > 1)} {', '.join(map(str, lines))}"
-        st.caption(f"It ran at {where}, marked here and in the whole file in the code panel.")
-        st.html(CODE_CSS + walk_html(source, lines, around=WALK_AROUND))
+    read = () if lines else graph.read_at(current)
+    if lines or read:
+        where = f"line{'s' * (len(lines or read) > 1)} {', '.join(map(str, lines or read))}"
+        ran = (
+            f"It ran at {where}"
+            if lines
+            else f"No line made it (a weight, the data, or made inside an operation); {where} reads it"
+        )
+        st.caption(f"{ran}: marked here, and in the whole file in the code panel.")
+        st.html(CODE_CSS + walk_html(source, lines or read, around=WALK_AROUND))
     else:
         st.caption("It ran inside an operation, out of the code's sight.")
 
