@@ -160,8 +160,19 @@ def inspect(cfg: Config) -> None:
     never thrown away for it (``inspection.step.inspect_run``)."""
     c = client()
     if c is None or not c.alive or c.view.error:
-        c = new_run(cfg)
-    c.request(Command.INSPECT, timeout=120.0)
+        new_run(cfg)
+    st.session_state.inspect_pending = True  # traced in the page's run, under a spinner (trace_pending)
+
+
+def trace_pending() -> bool:
+    """Trace the step that the button asked for, while the page says so; True when one was traced
+    (the page then reruns, so that everything on it shows the step the run has moved to)."""
+    c = client()
+    if not st.session_state.pop("inspect_pending", False) or c is None:
+        return False
+    with st.spinner("Tracing the step through the code, and checking its gradients…"):
+        c.request(Command.INSPECT, timeout=120.0)
+    return True
 
 
 def act(action) -> None:

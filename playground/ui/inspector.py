@@ -8,7 +8,7 @@ import streamlit as st
 from ..config import Config
 from ..inspection.graph import StepGraph
 from ..styles import style_info
-from .actions import act, client, inspect
+from .actions import act, client, inspect, trace_pending
 from .code import CSS as CODE_CSS
 from .code import WALK_AROUND, walk_html
 from .keys import WALK as WALK_KEYS
@@ -63,6 +63,8 @@ def inspector(cfg: Config | None) -> None:
             on_click=act,
             args=(inspect,),
         )
+        if trace_pending():
+            st.rerun()
         if not inspected:
             return
         if inspected.get("note"):  # a diverged run: its last finite step, or why it was not replayed
