@@ -108,6 +108,18 @@ def _read(path: str) -> str:
         return ""
 
 
+def test_a_click_on_empty_space_then_a_key_leaves_no_focus_frame(page, server):
+    open_page(page, f"{server}/?steps=50")
+    page.get_by_role("heading", name="Backprop Playground").click()  # the main area takes the focus
+    page.keyboard.press("s")
+    wait_until(lambda: step(page) == 1, 10, "S did not take a step")
+    frame = "() => getComputedStyle(document.querySelector('[data-testid=stMain]'), '::before').boxShadow"
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "stMain"
+    assert page.evaluate(frame) == "none"
+    page.keyboard.press("Tab")  # a keyboard's visitor: the frame shows where the focus goes
+    assert page.evaluate("() => document.querySelector('[data-testid=stMain]').dataset.pointed") is None
+
+
 def test_a_reload_brings_the_run_back_and_a_page_left_trains_nothing(page, server):
     open_page(page, f"{server}/?{LONG}")
     page.locator("h1").click()
@@ -291,10 +303,15 @@ def _violations(page) -> list[str]:
     return found
 
 
-def test_axe_finds_no_serious_violation(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 5000})  # every element on screen
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violation(browser, server, scheme):
+    """In the visitor's light or dark preference, which the page follows."""
+    context = browser.new_context(viewport={"width": 1280, "height": 5000}, color_scheme=scheme)  # all on screen
     page = context.new_page()
     open_page(page, server)
+    ground = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+    dark = sum(int(c) for c in re.findall(r"\d+", ground)[:3]) < 3 * 128
+    assert dark == (scheme == "dark"), f"a {scheme} visitor got the background {ground}"
     button(page, "train").click()
     wait_until(lambda: step(page) == 500, 30, "the run did not finish")
     time.sleep(2)
@@ -303,6 +320,7 @@ def test_axe_finds_no_serious_violation(browser, server):
     page.get_by_text("Look inside one step").click()
     button(page, "inspect").click()
     page.get_by_text("Forward pass, 1 of").wait_for()
+    page.locator(".st-key-walk_graph [data-testid=stGraphVizChart] svg").first.wait_for()
     found = _violations(page)
     assert not found, ("the inspector", found)
     page.get_by_role("tab", name="Compare runs").click()

@@ -26,6 +26,8 @@ CSS = """
                                background: rgba(128, 128, 128, 0.08); list-style: none; }
   .bp-diff details[open] > summary { opacity: 0.75; }
   .bp-diff .current { background: rgba(255, 193, 7, 0.35); box-shadow: inset 3px 0 0 rgb(198, 40, 40); }
+  .bp-diff .current .no { opacity: 1; }
+  @media (prefers-color-scheme: dark) { .bp-diff .current { background: rgba(255, 193, 7, 0.22); } }
   .bp-walk .no { margin-right: 1em; }
 </style>
 """
@@ -64,7 +66,8 @@ WALK_AROUND = 2
 def walk_html(source: str, lines: tuple[int, ...], around: int | None = None) -> str:
     """The file with ``lines`` highlighted: where the walk of the step's graph is. With ``around``,
     only the lines within that many of a highlighted one, a gap between them marked ⋯."""
-    out = ['<div class="bp-diff bp-walk">']
+    # A scroller for long lines, so one a keyboard can reach (and a screen reader names).
+    out = ['<div class="bp-diff bp-walk" tabindex="0" role="region" aria-label="The lines of code this stop ran">']
     shown = None if around is None else {n for line in lines for n in range(line - around, line + around + 1)}
     previous = None
     for number, text in enumerate(source.splitlines(), start=1):

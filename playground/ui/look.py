@@ -2,7 +2,8 @@
 
 - On a touch screen (no hover, a coarse pointer) the buttons' key hints are hidden: there is no
   keyboard to press them with.
-- Captions, key hints and the code's colours are darker, to read at 4.5:1 and more (WCAG AA).
+- Captions, key hints and the code's colours are darker, to read at 4.5:1 and more (WCAG AA); in
+  dark mode (the visitor's system preference, which Streamlit follows) they are lighter.
 - The code goes below the charts where the page is too narrow for both side by side (a laptop
   with the sidebar open): Streamlit stacks columns only on a phone's width.
 - On a phone the run buttons and the metrics keep to one line each, which Streamlit would stack.
@@ -15,7 +16,9 @@ the next page of the tab reads it to find that run (``visits.py``).
 And Streamlit ignores a button's key while the focus is on any ``<input>``, a radio button, a
 toggle and a slider included, though none takes a letter; so after a click on the speed, the
 learning rate or the lecture-mode toggle the keys did nothing. The script passes a letter pressed
-there to the enabled button that shows it, as Streamlit does everywhere else.
+there to the enabled button that shows it, as Streamlit does everywhere else. And a click on empty
+space focuses the main area, whose focus frame then showed at the next key: the script marks the
+area as clicked (Tab clears the mark), and the CSS shows no frame on a clicked area.
 """
 
 from __future__ import annotations
@@ -44,6 +47,27 @@ CSS = """
   [data-testid="stMainBlockContainer"] h2 { font-size: 1.5rem; }
   /* A chosen pill's label (Streamlit's red on its pink reads at 4.47:1). */
   button[data-variant="pills"][aria-checked="true"] p { color: #a3202f; }
+  /* No focus frame round the main area after a click on it (the script marks it; Tab clears it). */
+  [data-testid="stMain"][data-pointed]::before { box-shadow: none !important; }
+  /* A visitor in dark mode (Streamlit follows the system's preference): the same rules' colours,
+     light on Streamlit's dark grounds, and the walk's edge labels and lines light on the page. */
+  @media (prefers-color-scheme: dark) {
+    [data-testid="stCaptionContainer"] { color: #b9b9c0 !important; }
+    button:not(:disabled):not([kind="primary"]) kbd { color: #b9b9c0 !important; }
+    [data-testid="stCode"] .token.string { color: #7ee787; }
+    [data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.builtin,
+    [data-testid="stCode"] .token.class-name, [data-testid="stCode"] .token.function { color: #79c0ff; }
+    [data-testid="stCode"] .token.comment { color: #a0a8b4; }
+    [data-testid="stCode"] .token.number, [data-testid="stCode"] .token.boolean { color: #56d4dd; }
+    [data-testid="stCode"] .linenumber { color: #a8a8ae !important; }
+    button[data-variant="pills"][aria-checked="true"] p { color: #ffb3b8; }
+    [data-testid="stSliderThumbValue"], [data-testid="stSliderThumbValue"] p { color: #ff8a94; }  /* 3.5:1 in red */
+    .bp-diff .added .sign { color: #7ee787; }
+    .bp-diff .removed .sign { color: #ff8f87; }
+    .st-key-walk_graph .edge text[fill="#555566"], .st-key-walk_near .edge text[fill="#555566"] { fill: #d0d0da; }
+    .st-key-walk_graph .edge [stroke="#8a8a99"], .st-key-walk_near .edge [stroke="#8a8a99"] { stroke: #a8a8b8; }
+    .st-key-walk_graph .edge polygon[fill="#8a8a99"], .st-key-walk_near .edge polygon[fill="#8a8a99"] { fill: #a8a8b8; }
+  }
   /* The code beside the charts only where both have room (80 characters of code, charts 300 px wide). */
   .st-key-workspace { container-type: inline-size; }
   @container (max-width: 1499px) {
@@ -106,6 +130,15 @@ SCRIPT = """
           return;
         }
       }
+    }, true);
+    // The main area is a scroller that a click focuses; its focus frame is for a visitor who
+    // reached it with Tab, not for one who clicked empty space and then pressed a key.
+    document.addEventListener("pointerdown", (event) => {
+      const main = event.target.closest && event.target.closest('[data-testid="stMain"]');
+      if (main) main.dataset.pointed = "";
+    }, true);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Tab") document.querySelector('[data-testid="stMain"]')?.removeAttribute("data-pointed");
     }, true);
   }
 </script>
