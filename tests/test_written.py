@@ -1,0 +1,265 @@
+"""A backward pass a learner writes (``inspection/written.py``): the cell's own lines are accepted
+and equal the cell bit for bit; a wrong line is named; and hostile text is refused before anything
+runs, with the line and the reason."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playground.config import Config
+from playground.inspection import written
+from playground.inspection.written import Refused, Step, check, first_off, parse, take_step
+from playground.styles import style_info
+from playground.trainer import Trainer
+
+
+def cell_lines(style: str, mistake: str = "none") -> str:
+    """The cell's backward pass and update, as its file writes them (dedented)."""
+    source = style_info(style, mistake).source().splitlines()
+    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
+    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
+    return textwrap.dedent("\n".join(source[start : end + 1]))
+
+
+def step_of(style: str, dtype: str = "float64", t: int = 2, **sizes):
+    trainer = Trainer(Config.for_style(style).replace(dtype=dtype, **sizes))
+    trainer.run(t)
+    return take_step(trainer)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("style", ["numpy", "tensor"])
+def test_the_cells_own_lines_equal_the_cell_bit_for_bit(style, dtype):
+    step, values, expected = step_of(style, dtype)
+    verdicts = check(parse(cell_lines(style), step), values, expected, dtype)
+    assert [v.target for v in verdicts] == [
+        "grad_y_pred",
+        "grad_w2",
+        "grad_h_relu",
+        "grad_h",
+        "grad_h",
+        "grad_w1",
+        "w1",
+        "w2",
+    ]
+    assert verdicts[3].verdict == "checked at line 5"  # the copy, masked on the next line
+    assert all(v.verdict == "exact" for i, v in enumerate(verdicts) if i != 3), verdicts
+
+
+def test_the_step_is_the_runs_next_one_and_its_values_are_copies():
+    trainer = Trainer(Config.for_style("numpy"))
+    trainer.run(3)
+    step, values, expected = take_step(trainer)
+    assert trainer.steps_done == 4  # taken, as Step takes it
+    before = {k: v.copy() for k, v in values.items() if isinstance(v, np.ndarray)}
+    written.evaluate(parse("grad_h = h.copy()\ngrad_h[h < 0] = 0\nw1 -= 1.0 * w1", step), values)
+    assert all(np.array_equal(values[k], before[k]) for k in before)  # the caller's arrays untouched
+
+
+def test_a_forgotten_mask_is_named_at_the_line_that_should_have_made_grad_h():
+    step, values, expected = step_of("numpy")
+    text = cell_lines("numpy").replace("grad_h[h < 0] = 0\n", "")
+    verdicts = check(parse(text, step), values, expected)
+    wrong = first_off(verdicts)
+    assert (wrong.target, wrong.line, wrong.text) == ("grad_h", 4, "grad_h = grad_h_relu.copy()")
+    assert wrong.largest > 0
+
+
+def test_other_ways_to_write_the_same_maths_are_accepted_within_rounding():
+    step, values, expected = step_of("numpy")
+    text = """
+grad_y_pred = 2 * (y_pred - y)
+grad_w2 = h_relu.T @ grad_y_pred
+grad_h = np.where(h < 0, 0, grad_y_pred @ w2.T)
+grad_w1 = np.dot(x.T, grad_h)
+w1 -= self.learning_rate * grad_w1
+w2 -= learning_rate * grad_w2
+"""
+    verdicts = check(parse(text, step), values, expected)
+    assert all(v.verdict in ("exact", "within rounding") for v in verdicts), verdicts
+    step, values, expected = step_of("tensor")
+    text = "grad_y_pred = 2.0 * (y_pred - y)\ngrad_h = torch.clamp(h, min=0)\ngrad_w2 = h_relu.t().mm(grad_y_pred)"
+    verdicts = check(parse(text, step), values, expected)
+    assert [v.verdict for v in verdicts] == ["exact", "off", "exact"]
+
+
+def test_a_line_that_fails_as_it_runs_says_so_with_its_line():
+    step, values, _ = step_of("numpy")
+    with pytest.raises(written.Failed) as failed:
+        written.evaluate(parse("grad_h = -(h < 0)", step), values)
+    assert failed.value.line == 1 and "TypeError" in failed.value.why
+
+
+#: Hostile or out-of-grammar text, and a word of the reason it is refused for.
+HOSTILE = [
+    ("import os", "an import"),
+    ("from os import system", "an import"),
+    ("__import__('os').system('true')", "an expression on its own"),
+    ("grad_w1 = __import__('os')", "only methods"),
+    ("grad_w1 = x.__class__", "no name here starts with _"),
+    ("grad_w1 = ().__class__.__bases__[0].__subclasses__()", "no name here starts with _"),
+    ("grad_w1 = x.T.__array_interface__", "no name here starts with _"),
+    ("grad_w1 = eval('1')", "only methods"),
+    ("grad_w1 = exec('import os')", "only methods"),
+    ("grad_w1 = getattr(x, 'T')", "only methods"),
+    ("grad_w1 = open('/etc/passwd')", "only methods"),
+    ("grad_w1 = np.load('/tmp/x.npy')", "np.load is not among"),
+    ("grad_w1 = np.lib.format.open_memmap('/tmp/x')", "is not among the methods"),
+    ("grad_w1 = x.tofile('/tmp/x')", ".tofile() is not among"),
+    ("grad_w1 = (lambda: x)()", "only methods"),
+    ("grad_w1 = [v for v in x]", "ListComp"),
+    ("grad_w1 = {1: x}", "Dict"),
+    ("grad_w1 = 'x'", "only numbers"),
+    ("grad_w1 = f'{x}'", "JoinedStr"),
+    ("grad_w1 = b'x'", "only numbers"),
+    ("grad_w1 = 1j", "only numbers"),
+    ("grad_w1 = True", "only numbers"),
+    ("grad_w1 = ...", "only numbers"),
+    ("grad_w1 = 1e400", "finite"),
+    ("grad_w1 = 10 ** 10 ** 10", "as its power"),
+    ("grad_w1 = 9 ** 999999999999", "as its power"),
+    ("grad_w1 = 1e13", "at most 1e12"),
+    ("grad_w1 = x if x else y", "IfExp"),
+    ("grad_w1 = (y := x)", "NamedExpr"),
+    ("for i in x: pass", "a loop"),
+    ("while True: pass", "a loop"),
+    ("def f(): pass", "a function"),
+    ("class A: pass", "a class"),
+    ("with open('f') as f: pass", "a with block"),
+    ("del x", "a del"),
+    ("x = 1", "not 'x'"),
+    ("np = 1", "not 'np'"),
+    ("self = 1", "not 'self'"),
+    ("grad_w1 = self.__dict__", "no name here starts with _"),
+    ("grad_w1 = self.weights", "is not among what a line may read"),
+    ("grad_w1 = x.T.T.T.base", "is not among what a line may read"),
+    ("grad_w1, grad_w2 = x, y", "the left of ="),
+    ("grad_w1 = grad_w2 = x", "one name on the left"),
+    ("grad_w1 = x.dot(*[w1])", "Starred"),
+    ("grad_w1 = x.sum(**{'axis': 0})", "no * or **"),
+    ("grad_w1 = x.sum(out=x)", "no keyword 'out'"),
+    ("grad_w1 = x.sum(axis=w1)", "a number written out"),
+    ("grad_w1 = x.clip()", "needs a bound"),
+    ("grad_w1 = x.mm(w1)", "torch's tensors have it"),
+    ("grad_w1 = x[x > 0]", "a whole number or a slice"),
+    ("grad_w1 = x[w1]", "a whole number or a slice"),
+    ("grad_w1 = x[0:w1]", "whole numbers"),
+    ("grad_w1 = x[99]", "outside"),
+    ("grad_w1 = x.dot(x)", "1000 ≠ 64"),
+    ("grad_h = h.copy()\ngrad_h[h] = 0", "takes a mask"),
+    ("grad_y_pred = 1\ngrad_y_pred[h < 0] = 0", "the mask has the shape"),
+    ("grad_w1[h < 0] = 0", "made on an earlier line"),
+    ("grad_h = h\ngrad_h[h < 0] = x", "takes one number"),
+    ("w1 *= 2", "-= or +="),
+    ("y -= 1", "update a weight"),
+    ("w1 -= x", "do not combine"),
+    ("grad_w1 = x < y < h", "one of <, <=, >, >="),
+    ("grad_w1 = x == y", "one of <, <=, >, >="),
+    ("grad_w1 = x ** w1", "as its power"),
+    ("grad_w1 = x // 2", "BinOp"),
+    ("grad_w1 = not x", "UnaryOp"),
+    ("grad_w1 = x and y", "BoolOp"),
+    ("grad_w1 = await x", "Await"),
+    ("grad_w1 = (yield x)", "Yield"),
+    ("grad_w1 = x[" + "0][" * 10 + "0]", "indices into a value"),
+    ("grad_w1 = " + "-" * 100 + "x", "nests more than"),
+    ("grad_w1 = " + "(" * 300 + "x" + ")" * 300, "not a line of Python"),
+    ("grad_w1 = x\x00", "NUL"),
+    ("grad_w1 = x +", "not a line of Python"),
+    ("grad_w1 = x" + " " * 5000, "characters long"),
+    ("\n".join(["grad_w1 = x"] * 41), "at most 40 lines"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), HOSTILE)
+def test_hostile_or_foreign_text_is_refused_with_its_line_and_reason(text, reason):
+    step, _, _ = step_of("numpy", t=0)
+    with pytest.raises(Refused) as refused:
+        parse(text, step)
+    assert reason in refused.value.why, refused.value.why
+    assert 1 <= refused.value.line <= max(1, text.count("\n") + 1)
+
+
+def test_a_value_or_a_product_over_the_bounds_is_refused_before_any_memory_is_taken():
+    # One sample of 10,000 inputs: its largest array holds 10,000 numbers, an outer product 1e8.
+    thin = Step.of(_shaped({"x": (1, 10000), "y": (1, 1), "h": (1, 1), "h_relu": (1, 1), "y_pred": (1, 1)}), "numpy")
+    assert thin.max_elements == 4 * 10000
+    with pytest.raises(Refused, match="would hold more than 40,000 numbers"):
+        parse("grad_w1 = x.T * x", thin)
+    with pytest.raises(Refused, match="would hold more than"):
+        parse("grad_w1 = x.T < x", thin)  # a mask is a value too
+    # The largest sizes: the cell's own products pass, twenty more than it takes do not.
+    large = Step.of(
+        _shaped({"x": (4096, 10000), "y": (4096, 10), "h": (4096, 4096), "h_relu": (4096, 4096), "y_pred": (4096, 10)}),
+        "numpy",
+    )
+    parse(cell_lines("numpy"), large)
+    with pytest.raises(Refused, match="multiply-adds"):
+        parse("grad_w1 = " + " + ".join(["x.T.dot(h)"] * 20), large)
+
+
+def _shaped(shapes: dict) -> dict:
+    """Zero-strided arrays of the given shapes: their shapes, no memory."""
+    full = {**shapes, "w1": (shapes["x"][1], shapes["h"][1]), "w2": (shapes["h"][1], shapes["y"][1])}
+    return {k: np.lib.stride_tricks.as_strided(np.zeros(1), v, (0,) * len(v)) for k, v in full.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_refused_or_accepted_and_never_runs_anything(text):
+    step, values, expected = _STEP
+    try:
+        program = parse(text, step)
+    except Refused as refused:
+        assert refused.line >= 1 and refused.why
+        return
+    try:
+        check(program, values, expected)  # accepted text runs only the grammar's operations
+    except written.Failed:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "grad_y_pred = 2.0 * (y_pred - y)",
+                "grad_w2 = h_relu.T.dot(grad_y_pred)",
+                "grad_h_relu = grad_y_pred.dot(w2.T)",
+                "grad_h = grad_h_relu.copy()",
+                "grad_h[h < 0] = 0",
+                "grad_w1 = x.T.dot(grad_h)",
+                "grad_h = h.T",
+                "grad_w1 = x.T @ x",
+                "grad_w2 = (h_relu > 0) * 1.5",
+                "w1 -= learning_rate * grad_w1",
+                "grad_h = np.maximum(h, 0) ** 2",
+                "grad_w2 = w2[0:3, :].sum(axis=0)",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_lines_in_any_order_are_accepted_exactly_when_their_names_and_shapes_agree(lines):
+    step, values, expected = _STEP
+    text = "\n".join(lines)
+    try:
+        program = parse(text, step)
+    except Refused as refused:
+        why = refused.why
+        assert any(word in why for word in ("not a name of this step", "masked", "shape", "matrix product")), why
+        return
+    names = written.evaluate(program, values)
+    for line in program.lines:
+        assert tuple(np.shape(names[line.target])) == line.shape or any(
+            later.target == line.target for later in program.lines if later.number > line.number
+        )
+
+
+_STEP = step_of("numpy", n=8, d_in=6, hidden=5, d_out=3)
