@@ -37,12 +37,13 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train = commands.add_parser("train", help="train one style and print its losses")
     for setting in SETTINGS:
-        # Values stay strings here: Config validates them, with the same messages everywhere.
+        # Values stay strings here: Config validates them, with the same messages everywhere. A
+        # text setting (your backward pass) is read from the file its flag names.
         train.add_argument(
             setting.flag,
             dest=setting.name,
-            metavar=setting.name.upper(),
-            help=f"{setting.help} ({setting.allowed()})",
+            metavar="FILE" if setting.text else setting.name.upper(),
+            help=f"{setting.help} ({'a file of ' if setting.text else ''}{setting.allowed()})",
         )
     train.add_argument(
         "--config",
@@ -84,6 +85,8 @@ def config_from_args(args) -> tuple[Config, object]:
     run = load_config_file(args.config_file) if args.config_file else None
     values = dict(run.settings) if run else {}
     flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    for setting in (s for s in SETTINGS if s.text and s.name in flags):
+        flags[setting.name] = _read_text(setting.name, flags[setting.name])
     if "style" in flags and flags["style"] != values.get("style"):
         # A new style on the command line brings its own tutorial defaults.
         values = {k: v for k, v in values.items() if k not in STYLE_DEFAULTS.get(values.get("style"), {})}
@@ -91,6 +94,19 @@ def config_from_args(args) -> tuple[Config, object]:
         # So does new data: a curve its sizes and rate, random the tutorial's.
         values = {k: v for k, v in values.items() if k not in (*CURVE_SIZES, "lr")}
     return Config.from_dict({**values, **flags}), run
+
+
+def _read_text(name: str, path: str) -> str:
+    """A text setting's file, as text (a file too large or not text is refused, named)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(64_001)
+    except OSError as error:
+        raise ConfigError(name, f"cannot read {path}: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(name, f"{path} is not a text file (UTF-8)") from None
 
 
 def _clean(value):

@@ -309,6 +309,25 @@ def _ones(v: dict) -> str:
     return " (beside it the bias-free styles get a constant 1, their bias)" if v["style"] in BIAS_FREE_STYLES else ""
 
 
+def _backward_refused(v: dict) -> str:
+    """Why the run cannot train with its written backward pass (``inspection/written.py``), or ""."""
+    if not v.get("backward"):
+        return ""
+    from .inspection import written
+
+    if v["style"] not in written.BACKENDS:
+        return f"a backward pass by hand is written for style numpy or tensor, not {v['style']!r}"
+    if v["mistake"] != "none":
+        return f"your backward pass replaces the cell's, so it does not go with mistake {v['mistake']!r}"
+    ones = 1 if v["data"] in CURVE_DATA and v["style"] in BIAS_FREE_STYLES else 0
+    shapes = written.shapes_of(v["n"], v["d_in"] + ones, v["hidden"], v["d_out"])
+    try:
+        written.for_training(v["backward"], shapes, written.BACKENDS[v["style"]])
+    except written.Refused as refused:
+        return str(refused)
+    return ""
+
+
 RULES: tuple[Rule, ...] = (
     pinned(
         "optimizer",
@@ -374,6 +393,12 @@ RULES: tuple[Rule, ...] = (
             else f"no classic mistake is written for `{v['style']}`."
         ),
     ),
+    Rule(
+        "backward",
+        lambda v: bool(_backward_refused(v)),
+        lambda v: "",
+        _backward_refused,
+    ),
 )
 
 
@@ -393,7 +418,9 @@ def repair(values: dict, devices: list[str] | None = None) -> tuple[dict, list[s
     for rule in RULES:
         if rule.broken(values):
             fixed = rule.fix(values)
-            notes.append(f"{rule.field}: {rule.why(values)}. Using {fmt(fixed)}.")
+            notes.append(
+                f"{rule.field}: {rule.why(values)}. Using {fmt(fixed) if fixed != '' else 'the cell as it is'}."
+            )
             values[rule.field] = fixed
     if devices is not None and values["device"] not in devices:
         notes.append(f"device: {values['device']!r} is not available here; allowed {', '.join(devices)}. Using cpu.")

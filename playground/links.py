@@ -15,7 +15,10 @@ the same query (``to_query``): a link that leaves a default out means what it me
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +45,11 @@ YES = ("1", "true", "yes", "on")
 SPEED_LOW, SPEED_HIGH = 1, 200
 CURVE_SPEED = 50
 DEFAULT_CAP = 20
+
+#: A text setting (your backward pass) travels compressed (zlib, then URL-safe base64), at most
+#: this many characters of it: past that, the link leaves it out and the page says to export the run.
+TEXT_LINK_CHARS = 2000
+UNPACKED_CHARS = 64_000  # the most a link's text unpacks to, read; the setting's own bound is lower
 
 #: The controls lecture mode can hide (``?hide=lr,seed``): the sidebar's, by ``Setting.control``
 #: (the two depths are one control), and the speed.
@@ -86,7 +94,11 @@ class Link:
     def to_query(self) -> dict[str, str]:
         """The query parameters of this link: every run setting, and the page's own parameters
         where they are not the defaults."""
-        query = {name: _text(getattr(self.config, name)) for name in LINK_SETTINGS}
+        query = {name: _text(getattr(self.config, name)) for name in LINK_SETTINGS if not SETTINGS_BY_NAME[name].text}
+        for name in (n for n in LINK_SETTINGS if SETTINGS_BY_NAME[n].text and getattr(self.config, n)):
+            packed = pack_text(getattr(self.config, name))
+            if len(packed) <= TEXT_LINK_CHARS:
+                query[name] = packed
         if self.lecture:
             query["lecture"] = "1"
             if self.hide:
@@ -114,6 +126,41 @@ def from_query(
     """The run settings of query parameters, and one warning per value that was replaced."""
     link, warnings = Link.from_query(params, available_devices, limits)
     return link.config, warnings
+
+
+def pack_text(text: str) -> str:
+    """A text setting as a link writes it: compressed, URL-safe, without padding."""
+    return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+
+
+def unpack_text(name: str, packed: Any) -> str:
+    """A text setting from a link (``pack_text``), refused with its name when it is not one."""
+    packed = str(_first(packed)).strip()
+    if len(packed) > TEXT_LINK_CHARS:
+        raise ConfigError(name, f"the link's {len(packed):,} characters are more than {TEXT_LINK_CHARS:,}")
+    try:
+        raw = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(raw, UNPACKED_CHARS)  # at most this much, however it was packed
+        if not inflater.eof and not inflater.unconsumed_tail:
+            raise ValueError
+    except (binascii.Error, zlib.error, ValueError):
+        raise ConfigError(name, "the link's text is not one this page wrote (or it was cut short)") from None
+    if inflater.unconsumed_tail:
+        raise ConfigError(name, f"the link's text unpacks to more than {UNPACKED_CHARS:,} characters")
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(name, "the link's text is not text (UTF-8)") from None
+
+
+def text_left_out(cfg: Config) -> list[str]:
+    """The text settings of ``cfg`` too long for a link (``TEXT_LINK_CHARS``)."""
+    return [
+        name
+        for name in LINK_SETTINGS
+        if SETTINGS_BY_NAME[name].text and getattr(cfg, name) and len(pack_text(getattr(cfg, name))) > TEXT_LINK_CHARS
+    ]
 
 
 def _text(value: Any) -> str:
@@ -148,11 +195,17 @@ def _config(raw: dict, devices: list[str] | None, limits: Limits | None, warning
     for name in (n for n in LINK_SETTINGS if n in raw and n not in values):
         setting = SETTINGS_BY_NAME[name]
         try:
-            values[name] = parse_device(raw[name]) if name == "device" else setting.parse(raw[name])
+            if name == "device":
+                values[name] = parse_device(raw[name])
+            elif setting.text:
+                values[name] = setting.parse(unpack_text(name, raw[name]))
+            else:
+                values[name] = setting.parse(raw[name])
         except ConfigError as error:
             clamped = _clamp(setting, raw[name])
             if clamped is None:
-                warnings.append(f"{error}. Using the default, {_text(defaults[name])}.")
+                shown = "the cell as it is" if setting.text else _text(defaults[name])
+                warnings.append(f"{error}. Using the default, {shown}.")
             else:
                 values[name] = clamped
                 warnings.append(f"{error}. Using {_text(clamped)}, the nearest allowed value.")

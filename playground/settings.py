@@ -88,6 +88,7 @@ class Setting:
     row: str = ""  # settings of one row stand side by side in the sidebar, two to a line
     hideable: bool = True  # lecture mode may hide its control
     live: bool = False  # it may change while a run trains, from the next step (Trainer.change)
+    text: bool = False  # free text, at most ``high`` characters (its grammar is a rule's: config.RULES)
 
     @property
     def flag(self) -> str:
@@ -106,6 +107,13 @@ class Setting:
 
     def parse(self, value: Any) -> Any:
         """Convert and check one value; raise ConfigError naming this field."""
+        if self.text:
+            if not isinstance(value, str):
+                raise ConfigError(self.name, f"{type(value).__name__} is not text; allowed {self.allowed()}")
+            text = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").split("\n")).strip("\n")
+            if len(text) > self.high:
+                raise ConfigError(self.name, f"{len(text):,} characters is too long; allowed {self.allowed()}")
+            return text
         if self.choices:
             text = str(value).strip().lower()
             if text not in self.choices:
@@ -255,6 +263,19 @@ SETTINGS: tuple[Setting, ...] = (
         widget_help="The style's file with one famous bug: the code panel shows it against the correct "
         "cell, and Look inside one step checks the gradients.",
         choice_labels=MISTAKE_LABELS,
+    ),
+    Setting(
+        "backward",
+        str,
+        "",
+        "your own backward pass and update for style numpy or tensor: the lines from grad_y_pred to "
+        "the last update, unindented, as the cell writes them (docs/writing-backprop.md); none: the cell's",
+        high=4000,
+        text=True,
+        allowed_text="lines within the backward-pass grammar (docs/writing-backprop.md), at most 4,000 characters",
+        label="Your backward pass",
+        sidebar=False,
+        hideable=False,
     ),
     Setting(
         "threads",

@@ -46,7 +46,7 @@ from .history import HISTOGRAM_ROWS, HISTORY_ROWS, Log, PerStep
 from .problem import make_problem
 from .record import HISTOGRAM_KINDS, Change, Status
 from .stats import GradientStats, Histograms, as_numpy
-from .styles import MISTAKES, STYLES, style_info
+from .styles import MISTAKES, STYLES, style_info, written_style
 
 QUIET_ALREADY = nullcontext()  # torch steps warn of nothing (a nullcontext can be entered again and again)
 
@@ -76,7 +76,8 @@ class Trainer:
         self.start = cfg  # the settings it started with (cfg follows the live changes)
         self.problem = make_problem(cfg, legacy_numbers)  # legacy: a run file of version 2 (problem.py)
         info = style_info(cfg.style, cfg.mistake)
-        self.net = info.load()(self.problem, cfg)  # with its mistake, if any
+        # With its mistake, if any, or with the learner's own backward pass
+        self.net = (written_style(cfg.style) if cfg.backward else info.load())(self.problem, cfg)
         # The live check, for a backward pass written by hand: see _check
         self.checks = checks and info.live_check
         self.check: dict | None = None

@@ -361,6 +361,8 @@ def assert_valid(cfg: Config) -> None:
             assert DEVICE_FORM.fullmatch(value), value
         elif setting.choices:
             assert value in setting.choices
+        elif setting.text:
+            assert type(value) is str and len(value) <= setting.high
         else:
             assert type(value) is setting.kind
             assert math.isfinite(value) and setting.low <= value <= setting.high

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playground.config import Config
+from playground.config import Config, ConfigError
 from playground.inspection import written
 from playground.inspection.written import Refused, Step, check, first_off, parse, take_step
 from playground.styles import style_info
@@ -109,7 +109,7 @@ HOSTILE = [
     ("grad_w1 = getattr(x, 'T')", "only methods"),
     ("grad_w1 = open('/etc/passwd')", "only methods"),
     ("grad_w1 = np.load('/tmp/x.npy')", "np.load is not among"),
-    ("grad_w1 = np.lib.format.open_memmap('/tmp/x')", "is not among the methods"),
+    ("grad_w1 = np.lib.format.open_memmap('/tmp/x')", "is not among"),
     ("grad_w1 = x.tofile('/tmp/x')", ".tofile() is not among"),
     ("grad_w1 = (lambda: x)()", "only methods"),
     ("grad_w1 = [v for v in x]", "ListComp"),
@@ -150,9 +150,12 @@ HOSTILE = [
     ("grad_w1 = x[w1]", "a whole number or a slice"),
     ("grad_w1 = x[0:w1]", "whole numbers"),
     ("grad_w1 = x[99]", "outside"),
-    ("grad_w1 = x.dot(x)", "1000 ≠ 64"),
+    ("grad_w1 = x.dot(x)", "x is 64×1000 and x is 64×1000: a product needs 1000 = 64; did you mean x.T?"),
+    ("grad_w1 = x.T.dot(grad_y_pred)", "grad_y_pred is read before a line makes it"),
+    ("grad_w1 = h.T.dot(x)", "its transpose"),
     ("grad_h = h.copy()\ngrad_h[h] = 0", "takes a mask"),
-    ("grad_y_pred = 1\ngrad_y_pred[h < 0] = 0", "the mask has the shape"),
+    ("grad_y_pred = y_pred.copy()\ngrad_y_pred[h < 0] = 0", "the mask has the shape"),
+    ("grad_y_pred = 1", "it is 64×10; this line makes a number"),
     ("grad_w1[h < 0] = 0", "made on an earlier line"),
     ("grad_h = h\ngrad_h[h < 0] = x", "takes one number"),
     ("w1 *= 2", "-= or +="),
@@ -253,7 +256,17 @@ def test_lines_in_any_order_are_accepted_exactly_when_their_names_and_shapes_agr
         program = parse(text, step)
     except Refused as refused:
         why = refused.why
-        assert any(word in why for word in ("not a name of this step", "masked", "shape", "matrix product")), why
+        assert any(
+            word in why
+            for word in (
+                "not a name of this step",
+                "masked",
+                "shape",
+                "a product needs",
+                "gradient of",
+                "before a line",
+            )
+        ), why
         return
     names = written.evaluate(program, values)
     for line in program.lines:
@@ -263,3 +276,172 @@ def test_lines_in_any_order_are_accepted_exactly_when_their_names_and_shapes_agr
 
 
 _STEP = step_of("numpy", n=8, d_in=6, hidden=5, d_out=3)
+
+
+# ---------------------------------------------------------------- training with it
+
+#: Correct ways to write the backward pass that differ from the cell's.
+CORRECT = {
+    "numpy": [
+        "grad_h = grad_h_relu * (h > 0)",
+        "grad_h = grad_h_relu * (h >= 0)",
+        "grad_w2 = (h_relu.T @ grad_y_pred)",
+        "grad_w2 = np.dot(h_relu.T, grad_y_pred)",
+        "grad_h = np.where(h < 0, 0, grad_h_relu)",
+        "grad_y_pred = 2 * (y_pred - y)",
+        "grad_w1 = x.T @ grad_h",
+        "w1 -= learning_rate * grad_w1",
+    ],
+    "tensor": [
+        "grad_h = grad_h_relu * (h >= 0)",
+        "grad_w2 = h_relu.t() @ grad_y_pred",
+        "grad_h_relu = grad_y_pred @ w2.T",
+        "grad_w1 = x.t().mm(grad_h)",
+    ],
+}
+
+#: Wrong versions: (the line replaced, its replacement, the gradient the check names at it).
+WRONG = [
+    (
+        "grad_w2 = h_relu.T.dot(grad_y_pred)",
+        "grad_w2 = grad_y_pred.T.dot(h_relu).T",
+        None,
+    ),  # the same: transposed twice
+    ("grad_w2 = h_relu.T.dot(grad_y_pred)", "grad_w2 = h.T.dot(grad_y_pred)", "grad_w2"),  # the pre-ReLU h
+    ("grad_y_pred = 2.0 * (y_pred - y)", "grad_y_pred = (y_pred - y)", "grad_y_pred"),  # a factor 2 missing
+    ("grad_y_pred = 2.0 * (y_pred - y)", "grad_y_pred = 2.0 * (y - y_pred)", "grad_y_pred"),  # a sign
+    ("grad_h[h < 0] = 0", "grad_h[h_relu < 0] = 0", "grad_h"),  # the mask on h_relu: never below 0
+    ("grad_h[h < 0] = 0", "grad_h[h > 0] = 0", "grad_h"),  # the mask the wrong way round
+    ("grad_h_relu = grad_y_pred.dot(w2.T)", "grad_h_relu = grad_y_pred.dot(w2.T) * 0.5", "grad_h_relu"),
+    ("grad_w1 = x.T.dot(grad_h)", "grad_w1 = x.T.dot(grad_h_relu)", "grad_w1"),  # the unmasked gradient
+    ("grad_w1 = x.T.dot(grad_h)", "grad_w1 = x.T.dot(grad_h) / 64", "grad_w1"),  # a mean, not the sum
+    ("grad_w2 = h_relu.T.dot(grad_y_pred)", "grad_w2 = h_relu.T.dot(grad_y_pred) * 2", "grad_w2"),
+    ("w1 -= self.learning_rate * grad_w1", "w1 += self.learning_rate * grad_w1", "w1"),  # a climb
+    ("w2 -= self.learning_rate * grad_w2", "w2 -= self.learning_rate * grad_w1.sum() * 0 + grad_w2 * 0", "w2"),
+]
+
+
+def _losses(cfg: Config) -> np.ndarray:
+    trainer, losses = Trainer(cfg), []
+    while (row := trainer.step()) is not None:
+        losses.append(row["loss"])
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("style", ["numpy", "tensor"])
+def test_the_cells_lines_train_to_the_cells_losses_bit_for_bit(style):
+    cfg = Config.for_style(style, dtype="float64", steps=100)
+    assert np.array_equal(_losses(cfg.replace(backward=cell_lines(style))), _losses(cfg))
+
+
+@pytest.mark.parametrize("style", ["numpy", "tensor"])
+def test_other_correct_formulations_train_to_the_cells_losses(style):
+    cfg = Config.for_style(style, dtype="float64")  # the tutorial's 500 steps
+    expected = _losses(cfg)
+    lines = cell_lines(style).splitlines()
+    for variant in CORRECT[style]:
+        name = variant.split(" ")[0]
+        mine = [variant if line.startswith(name + " ") else line for line in lines]
+        if name == "grad_h":  # one line for the copy and the mask
+            mine = [line for line in mine if not line.startswith("grad_h[")]
+        got = _losses(cfg.replace(backward="\n".join(mine)))
+        assert np.allclose(got, expected, rtol=1e-12, atol=0), (variant, np.max(np.abs(got / expected - 1)))
+
+
+@pytest.mark.parametrize(("line", "replacement", "named"), WRONG)
+def test_each_wrong_version_is_named_at_its_own_line(line, replacement, named):
+    step, values, expected = _TUTORIAL_STEP
+    text = cell_lines("numpy")
+    assert line in text
+    text = text.replace(line, replacement)
+    verdicts = check(parse(text, step), values, expected)
+    wrong = first_off(verdicts)
+    if named is None:
+        assert wrong is None, wrong
+        return
+    number = next(i for i, written_line in enumerate(text.splitlines(), 1) if written_line == replacement)
+    if named == "grad_h":  # the copy is checked where grad_h is last written, at the mask
+        number = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith("grad_h["))
+    assert (wrong.target, wrong.line) == (named, number), verdicts
+
+
+def test_a_product_the_wrong_way_round_is_refused_at_its_line_with_the_shapes():
+    step, _, _ = _TUTORIAL_STEP
+    text = cell_lines("numpy").replace("grad_w2 = h_relu.T.dot(grad_y_pred)", "grad_w2 = grad_y_pred.T.dot(h_relu)")
+    with pytest.raises(Refused) as refused:
+        parse(text, step)
+    assert refused.value.line == 2
+    assert refused.value.why == (
+        "grad_w2 is the gradient of w2, so it is 100×10; this line makes 10×100 "
+        "(its transpose: swap the product's order, or add .T)"
+    )
+    with pytest.raises(
+        Refused, match=r"x is 64×1000 and grad_h is 64×100: a product needs 1000 = 64; did you mean x.T\?"
+    ):
+        parse("grad_h = h.copy()\ngrad_w1 = x.dot(grad_h)", step)
+
+
+def test_a_version_the_grammar_refuses_is_refused_by_the_config_and_repaired_in_a_link():
+    with pytest.raises(ConfigError, match="backward: line 1: 'os' is not a name"):
+        Config.for_style("numpy", backward="grad_w1 = os.system(1)")
+    with pytest.raises(ConfigError, match="a run needs both gradients"):
+        Config.for_style("numpy", backward="grad_w1 = x.T.dot(h)")
+    with pytest.raises(ConfigError, match="numpy or tensor"):
+        Config.for_style("autograd", backward=cell_lines("numpy"))
+    with pytest.raises(ConfigError, match="does not go with mistake"):
+        Config.for_style("numpy", mistake="no_relu_mask", backward=cell_lines("numpy"))
+    # A curve: x beside its column of ones (64×2), the same lines.
+    Config.for_style("numpy", data="sin", backward=cell_lines("numpy"))
+
+
+_TUTORIAL_STEP = step_of("numpy")
+
+
+# ---------------------------------------------------------------- it travels
+
+
+def test_a_link_holds_the_version_compressed_and_refuses_a_bad_or_huge_one():
+    from playground import links
+
+    text = cell_lines("numpy").replace(
+        "grad_h = grad_h_relu.copy()\ngrad_h[h < 0] = 0", "grad_h = grad_h_relu * (h > 0)"
+    )
+    cfg = Config.for_style("numpy", backward=text)
+    query = links.to_query(cfg)
+    assert len(query["backward"]) < len(text)  # compressed
+    assert links.from_query(query) == (cfg, [])
+    assert "backward" not in links.to_query(Config.for_style("numpy"))  # the cell as it is: nothing
+    for bad, why in [
+        ("not base64!", "not one this page wrote"),
+        (links.pack_text("grad_w1 = __import__('os')"), "only methods"),
+        ("A" * 2001, "more than 2,000"),
+        (links.pack_text("0" * 100_000), "more than"),  # unpacks past the setting's length
+    ]:
+        got, warnings = links.from_query({**query, "backward": bad})
+        assert got.backward == "" and len(warnings) == 1 and why in warnings[0], warnings
+
+
+def test_the_command_line_trains_with_a_file_saves_it_and_replays_it(tmp_path, capsys):
+    import json
+
+    from playground import cli
+
+    mine = tmp_path / "mine.py"
+    mine.write_text(cell_lines("numpy").replace("2.0 * (y_pred - y)", "2 * (y_pred - y)") + "\n")
+    saved = tmp_path / "run.json"
+    assert (
+        cli.main(
+            ["train", "--style", "numpy", "--steps", "20", "--backward", str(mine), "--save", str(saved), "--json"]
+        )
+        == 0
+    )
+    first = [json.loads(line)["loss"] for line in capsys.readouterr().out.splitlines()]
+    assert json.loads(saved.read_text())["config"]["backward"] == mine.read_text().strip("\n")
+    assert cli.main(["train", "--config", str(saved), "--json"]) == 0
+    assert [json.loads(line)["loss"] for line in capsys.readouterr().out.splitlines()] == first
+    bad = tmp_path / "bad.py"
+    bad.write_text("grad_y_pred = 2.0 * (y_pred - y)\nimport os\n")
+    assert cli.main(["train", "--style", "numpy", "--backward", str(bad)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("python -m playground: error: backward: line 2:") and "an import" in error
+    assert error.count("\n") == 0

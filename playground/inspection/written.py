@@ -23,10 +23,10 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 #: A written backward pass may take at most this many times the multiply-adds of the cell's own
 #: step (its forward and backward products), so that it runs in about the time of a few steps.
@@ -40,6 +40,8 @@ FORWARD = ("x", "y", "h", "h_relu", "y_pred")
 WEIGHTS = ("w1", "w2")
 GRADIENTS = ("grad_y_pred", "grad_w2", "grad_h_relu", "grad_h", "grad_w1")
 RATE = "learning_rate"
+#: What each gradient is the gradient of: it has that value's shape.
+GRADIENT_OF = {"grad_y_pred": "y_pred", "grad_w2": "w2", "grad_h_relu": "h_relu", "grad_h": "h", "grad_w1": "w1"}
 
 #: Methods a line may call, by the kind of array (``T`` is an attribute, not a call).
 METHODS = {
@@ -92,10 +94,14 @@ class Step:
     max_flops: int  # the most multiply-adds all the lines' products may take together
 
     @classmethod
-    def of(cls, values: dict[str, np.ndarray], backend: str) -> Step:
+    def of(cls, values: dict, backend: str) -> Step:
+        """The step of these arrays (or tensors): their shapes, and the bounds they give."""
+        return cls.of_shapes({name: tuple(values[name].shape) for name in (*FORWARD, *WEIGHTS)}, backend)
+
+    @classmethod
+    def of_shapes(cls, shapes: dict[str, tuple[int, ...]], backend: str) -> Step:
         """The bounds follow from the step's own sizes, which the server's limits bound already."""
-        shapes = {name: tuple(np.shape(values[name])) for name in (*FORWARD, *WEIGHTS) if name in values}
-        shapes[RATE] = ()
+        shapes = {**{name: tuple(shapes[name]) for name in (*FORWARD, *WEIGHTS)}, RATE: ()}
         n, d_in = shapes["x"]
         hidden, d_out = shapes["w2"]
         own = 3 * n * hidden * (d_in + d_out)  # the cell's products: one forward, two backward, each layer
@@ -170,7 +176,16 @@ def _statement(node: ast.stmt, ctx: _Context) -> tuple[str, tuple[int, ...]]:
         if isinstance(target, ast.Name):
             if target.id not in GRADIENTS:
                 raise Refused(at, f"a line may bind a gradient ({', '.join(GRADIENTS)}), not {target.id!r}")
-            return target.id, _shape(node.value, ctx)
+            shape, of = _shape(node.value, ctx), GRADIENT_OF[target.id]
+            wanted = ctx.shapes[of]
+            if shape != wanted:
+                turned = " (its transpose: swap the product's order, or add .T)" if shape == wanted[::-1] else ""
+                raise Refused(
+                    at,
+                    f"{target.id} is the gradient of {of}, so it is {_dims(wanted)}; this line makes "
+                    f"{_dims(shape)}{turned}",
+                )
+            return target.id, shape
         if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             name = target.value.id
             if name not in GRADIENTS or name not in ctx.shapes:
@@ -246,6 +261,8 @@ def _shape(node: ast.expr, ctx: _Context) -> tuple[int, ...]:
             raise Refused(at, "a number here is finite and at most 1e12")
         return ()
     if isinstance(node, ast.Name):
+        if node.id in GRADIENTS and node.id not in ctx.shapes:
+            raise Refused(at, f"{node.id} is read before a line makes it")
         if node.id.startswith("__") or node.id not in ctx.shapes:
             known = ", ".join(sorted(ctx.shapes))
             raise Refused(at, f"{node.id!r} is not a name of this step (it has {known})")
@@ -255,7 +272,7 @@ def _shape(node: ast.expr, ctx: _Context) -> tuple[int, ...]:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _shape(node.left, ctx), _shape(node.right, ctx)
         if isinstance(node.op, ast.MatMult):
-            return _matmul(left, right, at, ctx)
+            return _matmul(left, right, at, ctx, (node.left, node.right))
         if isinstance(node.op, ast.Pow) and not (
             _number(node.right) and abs(ast.literal_eval(node.right)) <= MAX_POWER
         ):
@@ -334,6 +351,7 @@ def _call(node: ast.Call, ctx: _Context) -> tuple[int, ...]:
         name, receiver = func.attr, _shape(func.value, ctx)
         args = [_shape(a, ctx) for a in node.args]
     else:
+        _shape(func.value, ctx)  # what it is called on first: an unknown name is named as such
         other = "torch" if ctx.backend == "numpy" else "numpy"
         hint = (
             f" ({other}'s tensors have it; here the arrays are {ctx.backend}'s)" if func.attr in METHODS[other] else ""
@@ -352,11 +370,17 @@ def _call(node: ast.Call, ctx: _Context) -> tuple[int, ...]:
     if name in ("clamp", "clip") and not node.keywords:
         raise Refused(at, f"{name}() needs a bound, such as min=0")
     operands = ([receiver] if receiver is not None else []) + args
+    return _result(name, operands, node, receiver is not None, ctx)
+
+
+def _result(name: str, operands: list, node: ast.Call, method: bool, ctx: _Context) -> tuple[int, ...]:
+    """The shape of what the call ``name`` makes of its operands' shapes (a method's first)."""
+    at, func = node.lineno, node.func
     arity = {"dot": 2, "mm": 2, "matmul": 2, "maximum": 2, "where": 3, "square": 1, "t": 1, "copy": 1, "clone": 1}
     if name in arity and len(operands) != arity[name]:
-        raise Refused(at, f"{name}() takes {arity[name] - (receiver is not None)} value(s) here, not {len(args)}")
+        raise Refused(at, f"{name}() takes {arity[name] - method} value(s) here, not {len(operands) - method}")
     if name in ("dot", "mm", "matmul"):
-        return _matmul(*operands, at, ctx)
+        return _matmul(*operands, at, ctx, ((func.value,) if method else ()) + tuple(node.args))
     if name in ("t", "transpose"):
         if len(operands) != 1 or len(operands[0]) > 2:
             raise Refused(at, f"{name}() here takes no values and a matrix")
@@ -389,11 +413,22 @@ def _call(node: ast.Call, ctx: _Context) -> tuple[int, ...]:
     raise Refused(at, f"{name}() is not known")  # pragma: no cover - every listed name is handled above
 
 
-def _matmul(left: tuple, right: tuple, at: int, ctx: _Context) -> tuple[int, ...]:
+def _matmul(left: tuple, right: tuple, at: int, ctx: _Context, nodes: tuple = ()) -> tuple[int, ...]:
+    """A matrix product's shape; one that does not fit says so with the shapes, and the
+    transpose that would fit where one would."""
     if len(left) != 2 or len(right) != 2:
         raise Refused(at, f"a matrix product here takes two matrices, not {_dims(left)} and {_dims(right)}")
     if left[1] != right[0]:
-        raise Refused(at, f"a matrix product of {_dims(left)} and {_dims(right)}: {left[1]} ≠ {right[0]}")
+        a, b = (ast.unparse(n) for n in nodes) if len(nodes) == 2 else ("the left", "the right")
+        hint = ""
+        if left[0] == right[0]:
+            hint = f"; did you mean {_transposed(a)}?"
+        elif left[1] == right[1]:
+            hint = f"; did you mean {_transposed(b)}?"
+        raise Refused(
+            at,
+            f"{a} is {_dims(left)} and {b} is {_dims(right)}: a product needs {left[1]} = {right[0]}{hint}",
+        )
     ctx.flops += left[0] * left[1] * right[1]
     if ctx.flops > ctx.step.max_flops:
         raise Refused(
@@ -402,6 +437,10 @@ def _matmul(left: tuple, right: tuple, at: int, ctx: _Context) -> tuple[int, ...
             f"{FLOPS_PER_STEP} times the multiply-adds of the cell's own step",
         )
     return _bound((left[0], right[1]), at, ctx)
+
+
+def _transposed(text: str) -> str:
+    return text[:-2] if text.endswith(".T") else f"{text}.T" if text.isidentifier() else f"({text}).T"
 
 
 def _broadcast(left: tuple, right: tuple, at: int) -> tuple[int, ...]:
@@ -452,6 +491,34 @@ def _functions(backend: str) -> str:
     return ", ".join(f"{m}.{f}()" for m, f in sorted(FUNCTIONS[backend]))
 
 
+def shapes_of(n: int, d_in: int, hidden: int, d_out: int) -> dict[str, tuple[int, ...]]:
+    """The step's names' shapes for these sizes (``d_in`` counts a curve's column of ones)."""
+    return {
+        "x": (n, d_in),
+        "y": (n, d_out),
+        "h": (n, hidden),
+        "h_relu": (n, hidden),
+        "y_pred": (n, d_out),
+        "w1": (d_in, hidden),
+        "w2": (hidden, d_out),
+    }
+
+
+def for_training(text: str, shapes: dict[str, tuple[int, ...]], backend: str) -> Program:
+    """The lines a run trains with: within the grammar, and making both gradients and updating
+    both weights (the engine's statistics and its live check read the gradients)."""
+    program = parse(text, Step.of_shapes(shapes, backend))
+    made = {line.target for line in program.lines}
+    last = program.lines[-1].number if program.lines else 1
+    for name in ("grad_w1", "grad_w2"):
+        if name not in made:
+            raise Refused(last, f"the lines make no {name}: a run needs both gradients (grad_w1, grad_w2)")
+    for name in WEIGHTS:
+        if name not in made:
+            raise Refused(last, f"the lines never update {name}: a run needs {name} -= learning_rate * grad_{name}")
+    return program
+
+
 # ---------------------------------------------------------------- evaluation
 
 
@@ -464,14 +531,17 @@ class Failed(ValueError):
         self.line, self.why = line, why
 
 
-def run(program: Program, values: dict):
-    """Run the checked lines in order on a copy of ``values`` (the step's arrays or tensors: a
-    line's in-place masking or update never reaches the caller's), as Python would run them;
-    yields (line, names) after each line."""
-    names = {
-        k: v.copy() if isinstance(v, np.ndarray) else v.clone() if isinstance(v, torch.Tensor) else v
-        for k, v in values.items()
-    }
+def _torch():
+    """torch, where the arrays are its tensors (then it is imported already); parsing needs none."""
+    return sys.modules.get("torch")
+
+
+def run(program: Program, values: dict, copy: bool = True):
+    """Run the checked lines in order on ``values`` (the step's arrays or tensors), as Python would
+    run them; yields (line, names) after each line. With ``copy`` they run on copies, so that a
+    line's in-place masking or update never reaches the caller's arrays; without it (training)
+    an update changes the weights themselves."""
+    names = {k: _copied(v) for k, v in values.items()} if copy else dict(values)
     backend = program.step.backend
     for line in program.lines:
         node = line.node
@@ -492,12 +562,18 @@ def run(program: Program, values: dict):
         yield line, names
 
 
-def evaluate(program: Program, values: dict) -> dict:
+def evaluate(program: Program, values: dict, copy: bool = True) -> dict:
     """Every name's value after the last line (``run``)."""
     names = dict(values)
-    for _, names in run(program, values):
+    for _, names in run(program, values, copy):
         pass
     return names
+
+
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value.clone() if hasattr(value, "clone") else value
 
 
 def _value(node: ast.expr, names: dict, backend: str):
@@ -530,9 +606,12 @@ def _value(node: ast.expr, names: dict, backend: str):
         args = [_value(a, names, backend) for a in node.args]
         keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
         if isinstance(func.value, ast.Name) and (func.value.id, func.attr) in FUNCTIONS[backend]:
-            module = np if backend == "numpy" else torch
+            module = np if backend == "numpy" else _torch()
             if func.attr == "where" and backend == "torch":
-                args = [a if isinstance(a, torch.Tensor) else torch.tensor(a, dtype=torch.float64) for a in args]
+                like = next((a for a in args if isinstance(a, module.Tensor) and a.is_floating_point()), None)
+                if like is None:
+                    raise TypeError("torch.where() here needs a tensor of numbers among its values")
+                args = [a if isinstance(a, module.Tensor) else module.tensor(a, dtype=like.dtype) for a in args]
             return getattr(module, func.attr)(*args, **keywords)
         return getattr(_value(func.value, names, backend), func.attr)(*args, **keywords)
     raise AssertionError(f"unchecked node {type(node).__name__}")  # parse() let it through: a bug here
@@ -595,8 +674,8 @@ def first_off(verdicts: list[Verdict]) -> Verdict | None:
 
 
 def _as_numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to(torch.float64).cpu().numpy()
+    if hasattr(value, "detach"):  # a tensor
+        return value.detach().double().cpu().numpy()
     return np.asarray(value, dtype=np.float64)
 
 
@@ -618,7 +697,7 @@ def take_step(trainer) -> tuple[Step, dict, dict]:
     dtype = np.float32 if trainer.cfg.dtype == "float32" else np.float64
     values = {k: np.array(v, dtype=dtype) for k, v in arrays.items()}
     if backend == "torch":
-        values = {k: torch.from_numpy(v) for k, v in values.items()}
+        values = {k: _torch().from_numpy(v) for k, v in values.items()}
     values[RATE] = trainer.cfg.lr
     expected = {k: np.asarray(found.bound[k]) for k in GRADIENTS if k in found.bound}
     expected.update({k: np.array(_as_numpy(v)) for k, v in trainer.net.parameters().items() if k in WEIGHTS})

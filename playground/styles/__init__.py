@@ -296,6 +296,15 @@ MISTAKES = {
 }
 
 
+#: The classes that train a hand-written cell with a learner's own backward pass (``backward``).
+WRITTEN = {"numpy": "NumpyWritten", "tensor": "TensorWritten"}
+
+
+def written_style(style: str):
+    """The class that trains ``style`` with a learner's backward pass (``written_backprop.py``)."""
+    return getattr(importlib.import_module(f"{__name__}.written_backprop"), WRITTEN[style])
+
+
 def style_info(style: str, mistake: str = "none") -> StyleInfo:
     """The entry the engine runs: the style's own, or its copy with ``mistake``."""
     return STYLES[style] if mistake == "none" else MISTAKES[mistake].info(style)
