@@ -694,3 +694,26 @@ def test_the_live_check_says_a_forgotten_mask_is_w1_off_beside_the_metrics():
     badge = next(m for m in app.markdown if m.value.startswith("Gradients"))
     assert ":red-badge[:material/error: w1 off by" in badge.value and "At step 1 " in badge.help
     app.session_state["client"].close()
+
+
+def test_a_written_backward_pass_is_checked_then_trained_with(at):
+    """The text box's lines go to the run's process, which names the first line that is off; Train
+    with it makes them the run's ``backward`` setting, and a bad version is refused, never run."""
+    from playground.ui.written import cell_lines
+
+    cell = cell_lines("numpy")
+    assert at.text_area(key="written_text").value == cell
+    at.text_area(key="written_text").input(cell.replace("grad_h[h < 0] = 0\n", "")).run()
+    at.button(key="written_check").click().run()
+    assert not at.exception
+    assert any("Line 4 is the first that is off" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_area(key="written_text").input("grad_w1 = ().__class__.__bases__[0]").run()
+    at.button(key="written_check").click().run()
+    assert any("Not accepted, line 1:" in e.value and "starts with _" in e.value for e in at.error)
+    mine = cell.replace("grad_y_pred = 2.0 * (y_pred - y)", "grad_y_pred = 2 * (y_pred - y)")
+    at.text_area(key="written_text").input(mine).run()
+    at.button(key="written_train").click().run()
+    assert at.session_state["backward"] == mine
+    assert any("This run trains with your lines" in i.value for i in at.info)
+    at.button(key="written_reset").click().run()
+    assert at.session_state["backward"] == "" and at.text_area(key="written_text").value == cell

@@ -35,6 +35,9 @@ class Inspection:
     twin: dict = field(default_factory=dict)  # see twin_gradients
     check: dict = field(default_factory=dict)  # see gradcheck.gradient_check
     note: str = ""  # where the step came from, when it is not the run's next (a diverged run's last finite one)
+    # The step as a written backward pass reads it (the styles of ``written.BACKENDS``): kept in
+    # the training process for ``written.check_text``, never sent
+    values: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -111,10 +114,25 @@ def inspect_backprop(trainer, twin: bool = True) -> Inspection:
         at = next((i for i, e in enumerate(entries) if e.name == "y_pred"), 0)
         entries[at:at] = inside
     graph = graphs.build(found)
-    result = Inspection(entries, graph, check=_check(trainer, found, graph))
+    result = Inspection(entries, graph, check=_check(trainer, found, graph), values=written_values(trainer, found))
     if twin and STYLES[trainer.cfg.style].twin:
         result.twin = twin_gradients(trainer, found.start, graph)
     return result
+
+
+def written_values(trainer, found: Capture) -> dict | None:
+    """The inspected step's forward values and its weights before the update, as the style's own
+    arrays (NumPy's, or torch's tensors on the CPU), for a learner's backward pass to run on."""
+    from . import written
+
+    if trainer.cfg.style not in written.BACKENDS:
+        return None
+    dtype = np.float32 if trainer.cfg.dtype == "float32" else np.float64
+    arrays = {**{k: found.bound[k] for k in written.FORWARD}, **{k: found.start[k] for k in written.WEIGHTS}}
+    values = {k: np.array(v, dtype=dtype) for k, v in arrays.items()}
+    if written.BACKENDS[trainer.cfg.style] == "torch":
+        values = {k: torch.from_numpy(v) for k, v in values.items()}
+    return {**values, written.RATE: trainer.cfg.lr}
 
 
 def _inside_model(found: Capture) -> list[Intermediate]:

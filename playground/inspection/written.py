@@ -21,6 +21,7 @@ step's own arrays (NumPy's for the NumPy cell, torch's for the tensor cell).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 import operator
 import sys
@@ -687,18 +688,57 @@ BACKENDS = {"numpy": "numpy", "tensor": "torch"}
 
 def take_step(trainer) -> tuple[Step, dict, dict]:
     """Take the run's next step, exactly as Step would, and give what a written backward pass
-    reads (the step's forward values and the weights before its update, in the cell's arrays)
-    and what the cell itself made of them (its gradients, and its weights after the update)."""
+    reads (``step.Inspection.values``) and what the cell itself made of it (its gradients, and
+    its weights after the update)."""
+    from .step import written_values
     from .trace import capture
 
-    backend = BACKENDS[trainer.cfg.style]
     found = capture(trainer)
-    arrays = {**{k: found.bound[k] for k in FORWARD}, **{k: found.start[k] for k in WEIGHTS}}
-    dtype = np.float32 if trainer.cfg.dtype == "float32" else np.float64
-    values = {k: np.array(v, dtype=dtype) for k, v in arrays.items()}
-    if backend == "torch":
-        values = {k: _torch().from_numpy(v) for k, v in values.items()}
-    values[RATE] = trainer.cfg.lr
+    values = written_values(trainer, found)
     expected = {k: np.asarray(found.bound[k]) for k in GRADIENTS if k in found.bound}
     expected.update({k: np.array(_as_numpy(v)) for k, v in trainer.net.parameters().items() if k in WEIGHTS})
-    return Step.of(arrays, backend), values, expected
+    return Step.of(values, BACKENDS[trainer.cfg.style]), values, expected
+
+
+def reference(values: dict) -> dict:
+    """What autograd makes of the step: every gradient the cell writes by hand (those of y_pred,
+    h_relu and h as well as the weights'), and the weights after the update, in the step's dtype.
+    The forward pass is the tensor cell's (``clamp(min=0)`` passes h = 0, as the cells' masks do)."""
+    import torch
+
+    def tensor(name, grad=False):
+        value = values[name]
+        value = value.detach().clone() if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+        return value.requires_grad_(grad)
+
+    x, y, w1, w2 = tensor("x"), tensor("y"), tensor("w1", True), tensor("w2", True)
+    h = x.mm(w1)
+    h_relu = h.clamp(min=0)
+    y_pred = h_relu.mm(w2)
+    for made in (h, h_relu, y_pred):
+        made.retain_grad()
+    (y_pred - y).pow(2).sum().backward()
+    rate = values[RATE]
+    out = {
+        "grad_y_pred": y_pred.grad,
+        "grad_h_relu": h_relu.grad,
+        "grad_h": h.grad,
+        "grad_w1": w1.grad,
+        "grad_w2": w2.grad,
+    }
+    out["w1"], out["w2"] = w1.detach() - rate * w1.grad, w2.detach() - rate * w2.grad
+    return {k: v.detach().numpy() for k, v in out.items()}
+
+
+def check_text(text: str, values: dict, dtype: str) -> dict:
+    """The page's verdict on a written version, on the inspected step ``values``: refused (the
+    line and why), failed as it ran, or each line against autograd, and the first line off."""
+    backend = "torch" if any(hasattr(v, "detach") for v in values.values()) else "numpy"
+    try:
+        program = parse(text, Step.of(values, backend))
+        verdicts = check(program, values, reference(values), dtype)
+    except (Refused, Failed) as error:
+        kind = "refused" if isinstance(error, Refused) else "failed"
+        return {kind: {"line": error.line, "why": error.why}, "lines": []}
+    wrong = first_off(verdicts)
+    return {"lines": [dataclasses.asdict(v) for v in verdicts], "first_off": wrong.line if wrong else None}

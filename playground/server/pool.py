@@ -51,7 +51,7 @@ CRASHED = (
 )
 GONE = "This run was closed (its page was silent too long)."
 FIRST_GUESS_S = 5.0  # a run's training time, until some runs have finished here
-TRAINING_COMMANDS = (Command.TRAIN, Command.STEP, Command.INSPECT)  # these go through the line
+TRAINING_COMMANDS = (Command.TRAIN, Command.STEP, Command.INSPECT, Command.WRITTEN)  # these go through the line
 
 
 def _kind(command: Command, args: tuple) -> tuple:

@@ -34,6 +34,7 @@ class Command(StrEnum):
     SET = "set"  # (name, value): a live setting (config.LIVE_SETTINGS) from the next step on
     SPEED = "speed"  # (steps per second, or None for as fast as possible)
     INSPECT = "inspect"  # take one step, traced (inspection.step)
+    WRITTEN = "written"  # (text): a learner's backward pass, checked on the inspected step (inspection.written)
     HISTOGRAMS = "histograms"  # (kinds): the kinds of histogram to record besides the gradients
     PING = "ping"  # the page is still open
     CLOSE = "close"
@@ -60,6 +61,7 @@ class Update:
     relu_layers: list[str] = field(default_factory=list)  # labels of the layers whose dead units are counted
     trained_s: float = 0.0  # seconds spent in training steps
     inspected: dict | None = None  # an inspected step: its intermediates, graph and twin (Inspection), sent once
+    written: dict | None = None  # the verdict on a learner's backward pass (written.check_text), sent once
     error: str = ""  # the run could not start; nothing else is set
     parked: bool = False  # the run's state went to disk (Command.PARK); nothing else is set
     fit: dict | None = None  # a curve's fit (Trainer.fit), when it changed since the last update
@@ -82,6 +84,7 @@ class RunView:
     per_step: object = None  # every step's loss (history.PerStep)
     inspected: dict | None = None  # the last inspected step (inspection.step.Inspection.to_dict)
     walk_at: int = 0  # the stop its walk is at, kept here so that a reload comes back to it
+    written: dict | None = None  # the verdict on the learner's last backward pass (written.check_text)
     error: str = ""  # why the run stopped or could not start
     fit: dict | None = None  # a curve's latest fit (Trainer.fit)
 
@@ -112,8 +115,11 @@ class RunView:
         if update.inspected is not None:  # sent once, with the step it describes
             self.inspected = update.inspected
             self.walk_at = 0  # a new step: its walk starts again
+            self.written = None  # and a verdict was on the step before
+        if update.written is not None:
+            self.written = update.written
         if update.fit is not None:  # sent when it changed
             self.fit = update.fit
-        update.rows, update.hists, update.inspected, update.fit = [], [], None, None  # kept above
+        update.rows, update.hists, update.inspected, update.fit, update.written = [], [], None, None, None  # kept
         update.losses = update.depths = None
         self.state = update

@@ -48,6 +48,9 @@ class Hosted:
         self.ack = 0  # the last command carried out
         self.trained_s = 0.0  # time spent in training steps
         self.inspected = None  # the intermediates of an inspected step, until they are sent
+        self.written_values = None  # that step as a learner's backward pass reads it (Inspection.values)
+        self.written_t = None  # and its t
+        self.written = None  # the verdict on a learner's backward pass, until it is sent
         self.rows: list[dict] = []
         self.hists: list[dict] = []
         self.window: list[tuple[float, int]] = []  # (time, steps_done) samples for steps/s
@@ -78,18 +81,38 @@ class Hosted:
             self.cap = args[0]
         elif command == Command.HISTOGRAMS:
             trainer.set_histogram_kinds(args[0])
+        elif command == Command.WRITTEN:
+            self.check_written(args[0])
         elif command == Command.INSPECT:  # the run's next step, from where it stands (inspect_run)
             from ..inspection.step import inspect_run
 
             self.running = False
             threads.apply(trainer.cfg.threads, trainer.cfg.style)
             per_step, before = (self.trained_s / trainer.steps_done if trainer.steps_done else 0.0), trainer.steps_done
-            self.inspected = inspect_run(trainer, per_step).to_dict()
+            inspection = inspect_run(trainer, per_step)
+            self.inspected, self.written_values = inspection.to_dict(), inspection.values
+            self.written_t = inspection.graph.t if inspection.graph is not None else None
             if trainer.steps_done > before:  # it took the step (a diverged run's copy took it instead)
                 if trainer.kept:
                     self.rows.append(trainer.last)
                 if trainer.last_histograms is not None:
                     self.hists.append(trainer.last_histograms)
+
+    def check_written(self, text: str) -> None:
+        """A learner's backward pass on the inspected step (the run's next, inspected first if
+        none is): its verdict goes to the page once."""
+        from ..inspection import written
+
+        if self.written_values is None:
+            self.command(self.ack, Command.INSPECT, ())
+        if self.written_values is None:  # a finished run at its limit, or a style written for none
+            self.written = {"refused": {"line": 1, "why": "no step of this run could be looked inside"}, "lines": []}
+            return
+        try:
+            self.written = written.check_text(text, self.written_values, self.trainer.cfg.dtype)
+        except Exception as error:  # noqa: BLE001 - the grammar lets nothing through that fails so; this process serves others
+            self.written = {"failed": {"line": 1, "why": f"{type(error).__name__}: {str(error)[:200]}"}, "lines": []}
+        self.written["t"] = self.written_t
 
     def train(self, n: int, until: float = math.inf) -> None:
         """Up to ``n`` steps, stopping at time ``until`` (time.monotonic)."""
@@ -146,6 +169,7 @@ class Hosted:
             relu_layers=self.relu_layers,
             trained_s=self.trained_s,
             inspected=self.inspected,
+            written=self.written,
             check=trainer.check,
         )
         if trainer.steps_done != self.fit_sent:
@@ -153,7 +177,7 @@ class Hosted:
             self.fit_sent = trainer.steps_done
         update.losses, update.depths = trainer.per_step.since(self.steps_sent)
         self.steps_sent = len(trainer.per_step)
-        self.rows, self.hists, self.inspected = [], [], None
+        self.rows, self.hists, self.inspected, self.written = [], [], None, None
         self.last_flush, self.dirty = now, False
         return update
 

@@ -10,6 +10,7 @@ from ..codediff import Fold, Line, changed, diff, previous, style_diff
 from ..inspection.maths import chain_rule
 from ..styles import MISTAKES, style_info
 from ..styles import STYLES as STYLE_INFO
+from .written import written_panel
 
 CSS = """
 <style>
@@ -114,6 +115,7 @@ def code_panel(style: str, walk=None, mistake: str = "none") -> None:
     st.header("The code that runs")  # h2: the title (h1) is the only heading above it
     if mistake != "none":
         mistake_panel(style, mistake)
+    written_panel(style, mistake)
     st.toggle(
         f"What changed from the previous cell ({before})" if before else "What changed from the previous cell",
         key="show_diff",

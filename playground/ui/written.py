@@ -1,0 +1,169 @@
+"""Write the backward pass yourself: the cell's lines from ``grad_y_pred`` to the update in a text
+box, checked on the inspected step against autograd line by line, then trained with.
+
+The text is never run as Python, here or anywhere: the training process parses it within the
+grammar of ``inspection/written.py`` and runs only what that grammar holds. The page sends it and
+shows the verdict; a run trains with it through the ``backward`` setting (it travels in the link,
+the run file and the command line like any setting).
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+
+import streamlit as st
+
+from ..config import SETTINGS_BY_NAME
+from ..inspection import written
+from ..server.protocol import Command
+from ..styles import style_info
+from .actions import act, client, new_run
+
+WRITTEN_CSS = """
+<style>
+  .st-key-written_text textarea { font-family: "Source Code Pro", monospace; font-size: 0.85rem; line-height: 1.45; }
+  .bp-verdict .ln { display: flex; gap: 0.6em; align-items: baseline; }
+  .bp-verdict .mark { flex: none; width: 7.5em; font-family: inherit; white-space: nowrap; }
+  .bp-verdict .off { background: rgba(248, 81, 73, 0.20); }
+  .bp-verdict .off .mark { font-weight: bold; }
+</style>
+"""
+
+#: How each verdict reads beside its line.
+MARKS = {"exact": "✓ exact", "within rounding": "✓ rounding", "off": "✗ off", "not checked": "· not checked"}
+
+
+def cell_lines(style: str) -> str:
+    """The cell's own backward pass and update, unindented, as the box starts with them."""
+    source = style_info(style).source().splitlines()
+    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
+    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
+    return textwrap.dedent("\n".join(source[start : end + 1]))
+
+
+def written_panel(style: str, mistake: str) -> None:
+    """The box, its buttons and the verdict, for a cell whose backward pass is written by hand."""
+    if style not in written.BACKENDS or mistake != "none":
+        return
+    ss = st.session_state
+    if ss.get("written_style") != style:  # another cell: its own lines (or the run's version of them)
+        ss.written_style, ss.written_text = style, ss.get("backward") or cell_lines(style)
+    mine = bool(ss.get("backward"))
+    with st.expander("Write the backward pass yourself", expanded=mine or bool(ss.get("written_open"))):
+        st.caption(
+            "Rewrite any line from `grad_y_pred` to the update. **Check** runs your lines on the step "
+            "you looked inside (the same weights and data) and compares every value with autograd's; "
+            "**Train with it** trains the run with your lines. The text is never run as Python: only "
+            "the lines the grammar holds are accepted (see *What a line may hold*)."
+        )
+        st.text_area(
+            "Your backward pass and update",
+            key="written_text",
+            height=260,
+            max_chars=int(SETTINGS_BY_NAME["backward"].high),
+            help="Ctrl+Enter (or leaving the box) takes the text; then press Check.",
+        )
+        row = st.container(horizontal=True, key="written_buttons")  # one row, a phone's included
+        row.button("Check", key="written_check", on_click=act, args=(_check,))
+        row.button(
+            "Train with it",
+            key="written_train",
+            on_click=_train_with,
+            type="primary" if not mine else "secondary",
+            help="The run starts again with your lines (the link carries them); then press Train.",
+        )
+        row.button("Reset to the cell", key="written_reset", on_click=_reset, args=(style,))
+        with row.popover("What a line may hold"):
+            st.markdown(GRAMMAR)
+        if mine:
+            st.info(
+                "This run trains with your lines: the code panel's file below is the cell's, whose forward pass runs."
+            )
+        _verdict()
+
+
+def _check(cfg) -> None:
+    """Send the text to the run's process, which checks it on the inspected step (``act``)."""
+    ss = st.session_state
+    ss.written_open = True
+    c = client()
+    if c is None or not c.alive or c.view.error:
+        if cfg is None:
+            return
+        c = new_run(cfg)
+    c.request(Command.WRITTEN, ss.get("written_text", ""), timeout=60.0)
+
+
+def _train_with() -> None:
+    ss = st.session_state
+    ss.written_open = True
+    ss.backward = ss.get("written_text", "")
+
+
+def _reset(style: str) -> None:
+    ss = st.session_state
+    ss.written_text, ss.backward = cell_lines(style), ""
+
+
+def _verdict() -> None:
+    c = client()
+    verdict = c.view.written if c else None
+    if not verdict:
+        return
+    for kind, word in (("refused", "Not accepted"), ("failed", "Failed as it ran")):
+        if kind in verdict:
+            st.error(f"**{word}, line {verdict[kind]['line']}:** {verdict[kind]['why']}")
+            return
+    lines = verdict["lines"]
+    t = verdict.get("t")
+    at = f" on step {t + 1} (t = {t})" if t is not None else ""
+    wrong = next((v for v in lines if v["verdict"] == "off"), None)
+    if wrong is None:
+        st.success(
+            f"**Every line agrees with autograd**{at}: exact, or equal within the rounding of another order of sums."
+        )
+    else:
+        size = "its shape differs" if wrong["largest"] == float("inf") else f"off by up to {wrong['largest']:.3g}"
+        st.error(
+            f"**Line {wrong['line']} is the first that is off**{at}: `{wrong['target']}` is {size} from autograd's."
+        )
+    rows = []
+    for v in lines:
+        mark = MARKS.get(v["verdict"], "· " + v["verdict"].replace("checked at", "at"))
+        if v["verdict"] == "off" and v["largest"] != float("inf"):
+            mark = f"✗ off {v['largest']:.2g}"
+        off = " off" if v["verdict"] == "off" else ""
+        rows.append(
+            f'<div class="ln{off}"><span class="no">{v["line"]}</span><span class="mark">{html.escape(mark)}</span>'
+            f"<span>{html.escape(v['text'])}</span></div>"
+        )
+    from .code import CSS as CODE_CSS  # code.py draws this panel
+
+    st.html(
+        CODE_CSS + WRITTEN_CSS + '<div class="bp-diff bp-verdict" tabindex="0" role="region" '
+        'aria-label="Each line against autograd">' + "".join(rows) + "</div>"
+    )
+
+
+GRAMMAR = """
+Each line is one of:
+
+- `grad_NAME = expression`, for `grad_y_pred`, `grad_w2`, `grad_h_relu`, `grad_h`, `grad_w1`
+  (each has the shape of what it is the gradient of);
+- `grad_NAME[comparison] = number`: masking in place, as in `grad_h[h < 0] = 0`;
+- `w1 -= expression` (or `+=`), and the same for `w2`.
+
+An expression may use the step's names (`x`, `y`, `h`, `h_relu`, `y_pred`, `w1`, `w2`, the
+gradients made above, `learning_rate` or `self.learning_rate`), numbers, `+ - * / ** @`,
+comparisons (`< <= > >=`), `.T`, slices and whole-number indices, and:
+
+- NumPy (the numpy cell): `.dot()`, `.copy()`, `.sum(axis=)`, `.clip(min=, max=)`,
+  `.transpose()`, `np.maximum()`, `np.dot()`, `np.square()`, `np.where()`;
+- torch (the tensor cell): `.mm()`, `.t()`, `.clone()`, `.clamp(min=, max=)`, `.sum(dim=)`,
+  `.matmul()`, `torch.clamp()`, `torch.mm()`, `torch.where()`.
+
+Nothing else: no imports, calls of other functions, other attributes, names starting with `_`,
+strings, loops or functions. Shapes are checked before a line runs, and a line may not make a
+value more than 4 times the step's largest array.
+"""
