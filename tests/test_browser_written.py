@@ -52,6 +52,7 @@ def test_a_dropped_mask_is_named_at_its_line_and_reset_brings_the_cell_back(brow
     write(page, box, cell.replace("grad_h[h < 0] = 0\n", ""))
     verdict = check(page)
     assert "Line 4 is the first that is off" in verdict and "grad_h" in verdict, verdict
+    page.locator(".st-key-walk_buttons", has_text="Backward pass, 4 of 5").wait_for()  # at the node it made
     page.locator(".st-key-written_reset button").click()
     wait_until(lambda: box.input_value() == cell, 10, "Reset did not bring the cell back")
     page.get_by_text("Every line agrees with autograd").or_(page.locator(".st-key-written_check")).first.wait_for()
@@ -69,7 +70,8 @@ def test_a_version_of_ones_own_trains_and_the_link_carries_it(browser, page, ser
     mine = box.input_value().replace("grad_h = grad_h_relu.copy()\ngrad_h[h < 0] = 0", "grad_h = grad_h_relu * (h > 0)")
     write(page, box, mine)
     page.locator(".st-key-written_train button >> visible=true").first.click()
-    page.get_by_text("This run trains with your lines").wait_for()
+    page.get_by_text("This run trains with your lines").first.wait_for()
+    assert "grad_h = grad_h_relu * (h > 0)" in page.locator(".bp-diff .added").first.inner_text()
     wait_until(lambda: "backward=" in page.url, 10, "the link does not carry the lines")
     page.get_by_role("button", name="Train").first.click()
     page.locator('[data-testid="stAlert"]', has_text="Finished 50 steps").wait_for(timeout=60_000)
@@ -78,7 +80,7 @@ def test_a_version_of_ones_own_trains_and_the_link_carries_it(browser, page, ser
     other = browser.new_context(viewport={"width": 1280, "height": 800})
     elsewhere = other.new_page()
     elsewhere.goto(page.url)
-    elsewhere.get_by_text("This run trains with your lines").wait_for()
+    elsewhere.get_by_text("This run trains with your lines").first.wait_for()
     box = elsewhere.locator(".st-key-written_text textarea")
     wait_until(lambda: box.input_value() == mine, 10, "the box does not hold the link's lines")
     elsewhere.get_by_role("button", name="Train").first.click()

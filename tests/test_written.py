@@ -381,6 +381,18 @@ def test_a_product_the_wrong_way_round_is_refused_at_its_line_with_the_shapes():
         parse("grad_h = h.copy()\ngrad_w1 = x.dot(grad_h)", step)
 
 
+def test_a_run_with_your_lines_parks_and_goes_on_to_the_same_losses():
+    import pickle
+
+    cfg = Config.for_style("numpy", dtype="float64", steps=40, backward=cell_lines("numpy"))
+    straight, parked = Trainer(cfg), Trainer(cfg)
+    straight.run(20)
+    parked.run(20)
+    parked = pickle.loads(pickle.dumps(parked))  # as the server parks a run
+    rows = [(straight.step()["loss"], parked.step()["loss"]) for _ in range(20)]
+    assert all(a == b for a, b in rows), rows
+
+
 def test_a_version_the_grammar_refuses_is_refused_by_the_config_and_repaired_in_a_link():
     with pytest.raises(ConfigError, match="backward: line 1: 'os' is not a name"):
         Config.for_style("numpy", backward="grad_w1 = os.system(1)")

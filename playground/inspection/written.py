@@ -136,6 +136,11 @@ class Line:
 class Program:
     step: Step
     lines: list[Line] = field(default_factory=list)
+    runs: list | None = field(default=None, repr=False)  # each line compiled (``compiled``)
+
+    def __getstate__(self) -> dict:
+        """A parked run is pickled: the compiled lines are not (they are made again on first use)."""
+        return {**self.__dict__, "runs": None}
 
 
 # ---------------------------------------------------------------- parsing, and the shapes
@@ -543,31 +548,20 @@ def run(program: Program, values: dict, copy: bool = True):
     line's in-place masking or update never reaches the caller's arrays; without it (training)
     an update changes the weights themselves."""
     names = {k: _copied(v) for k, v in values.items()} if copy else dict(values)
-    backend = program.step.backend
-    for line in program.lines:
-        node = line.node
-        try:
-            with np.errstate(all="ignore"):
-                if isinstance(node, ast.Assign):
-                    target = node.targets[0]
-                    if isinstance(target, ast.Name):
-                        names[target.id] = _value(node.value, names, backend)
-                    else:
-                        names[target.value.id][_value(target.slice, names, backend)] = _value(
-                            node.value, names, backend
-                        )
-                else:
-                    _UPDATE[type(node.op)](names[node.target.id], _value(node.value, names, backend))
-        except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError) as error:
-            raise Failed(line.number, f"{type(error).__name__}: {str(error)[:200]}") from None
+    for line, runs in zip(program.lines, compiled(program), strict=True):
+        _run_line(line, runs, names)
         yield line, names
 
 
 def evaluate(program: Program, values: dict, copy: bool = True) -> dict:
-    """Every name's value after the last line (``run``)."""
-    names = dict(values)
-    for _, names in run(program, values, copy):
-        pass
+    """Every name's value after the last line (``run``), the lines run as one."""
+    names = {k: _copied(v) for k, v in values.items()} if copy else dict(values)
+    with np.errstate(all="ignore"):
+        for line, runs in zip(program.lines, compiled(program), strict=True):
+            try:
+                runs(names)
+            except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError) as error:
+                raise Failed(line.number, f"{type(error).__name__}: {str(error)[:200]}") from None
     return names
 
 
@@ -577,22 +571,71 @@ def _copied(value):
     return value.clone() if hasattr(value, "clone") else value
 
 
-def _value(node: ast.expr, names: dict, backend: str):
+def _run_line(line: Line, runs, names: dict) -> None:
+    try:
+        with np.errstate(all="ignore"):
+            runs(names)
+    except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError) as error:
+        raise Failed(line.number, f"{type(error).__name__}: {str(error)[:200]}") from None
+
+
+def compiled(program: Program) -> list:
+    """Each checked line as a function of the names (made once per program: a run's every step
+    calls them, and walking the tree each time would cost more than the arithmetic)."""
+    if program.runs is None:
+        program.runs = [_statement_runs(line.node, program.step.backend) for line in program.lines]
+    return program.runs
+
+
+def _statement_runs(node: ast.stmt, backend: str):
+    if isinstance(node, ast.AugAssign):
+        name, update, value = node.target.id, _UPDATE[type(node.op)], _compile(node.value, backend)
+
+        def runs(names):
+            update(names[name], value(names))
+
+        return runs
+    target, value = node.targets[0], _compile(node.value, backend)
+    if isinstance(target, ast.Name):
+        name = target.id
+
+        def runs(names):
+            names[name] = value(names)
+
+        return runs
+    name, mask = target.value.id, _compile(target.slice, backend)
+
+    def runs(names):
+        names[name][mask(names)] = value(names)
+
+    return runs
+
+
+def _compile(node: ast.expr, backend: str):
+    """A checked expression as a function of the names; only the operations the grammar holds."""
     if isinstance(node, ast.Constant):
-        return node.value
+        constant = node.value
+        return lambda names: constant
     if isinstance(node, ast.Name):
-        return names[node.id]
+        name = node.id
+        return lambda names: names[name]
     if isinstance(node, ast.UnaryOp):
-        value = _value(node.operand, names, backend)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_value(node.left, names, backend), _value(node.right, names, backend))
-    if isinstance(node, ast.Compare):
-        return _COMPARE[type(node.ops[0])](
-            _value(node.left, names, backend), _value(node.comparators[0], names, backend)
-        )
+        operand = _compile(node.operand, backend)
+        if isinstance(node.op, ast.USub):
+            return lambda names: -operand(names)
+        return operand
+    if isinstance(node, (ast.BinOp, ast.Compare)):
+        if isinstance(node, ast.BinOp):
+            op, left, right = _BINARY[type(node.op)], _compile(node.left, backend), _compile(node.right, backend)
+        else:
+            op, left = _COMPARE[type(node.ops[0])], _compile(node.left, backend)
+            right = _compile(node.comparators[0], backend)
+        return lambda names: op(left(names), right(names))
     if isinstance(node, ast.Attribute):  # .T, or self.learning_rate: what the grammar holds
-        return names[RATE] if _is_rate(node) else _value(node.value, names, backend).T
+        if _is_rate(node):
+            return lambda names: names[RATE]
+        value = _compile(node.value, backend)
+        return lambda names: value(names).T
     if isinstance(node, ast.Subscript):
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         index = tuple(
@@ -601,21 +644,35 @@ def _value(node: ast.expr, names: dict, backend: str):
             else ast.literal_eval(p)
             for p in parts
         )
-        return _value(node.value, names, backend)[index]
+        value = _compile(node.value, backend)
+        return lambda names: value(names)[index]
     if isinstance(node, ast.Call):
-        func = node.func
-        args = [_value(a, names, backend) for a in node.args]
-        keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-        if isinstance(func.value, ast.Name) and (func.value.id, func.attr) in FUNCTIONS[backend]:
-            module = np if backend == "numpy" else _torch()
-            if func.attr == "where" and backend == "torch":
-                like = next((a for a in args if isinstance(a, module.Tensor) and a.is_floating_point()), None)
-                if like is None:
-                    raise TypeError("torch.where() here needs a tensor of numbers among its values")
-                args = [a if isinstance(a, module.Tensor) else module.tensor(a, dtype=like.dtype) for a in args]
-            return getattr(module, func.attr)(*args, **keywords)
-        return getattr(_value(func.value, names, backend), func.attr)(*args, **keywords)
+        return _compile_call(node, backend)
     raise AssertionError(f"unchecked node {type(node).__name__}")  # parse() let it through: a bug here
+
+
+def _compile_call(node: ast.Call, backend: str):
+    func = node.func
+    args = [_compile(a, backend) for a in node.args]
+    keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    if isinstance(func.value, ast.Name) and (func.value.id, func.attr) in FUNCTIONS[backend]:
+        name = func.attr
+        if name == "where" and backend == "torch":
+            return lambda names: _torch_where(*(a(names) for a in args))
+        module = np if backend == "numpy" else _torch()
+        function = getattr(module, name)
+        return lambda names: function(*(a(names) for a in args), **keywords)
+    receiver, method = _compile(func.value, backend), func.attr  # a method of the grammar's list
+    return lambda names: getattr(receiver(names), method)(*(a(names) for a in args), **keywords)
+
+
+def _torch_where(condition, a, b):
+    torch = _torch()
+    like = next((v for v in (a, b) if isinstance(v, torch.Tensor) and v.is_floating_point()), None)
+    if like is None:
+        raise TypeError("torch.where() here needs a tensor of numbers among its values")
+    a, b = (v if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=like.dtype) for v in (a, b))
+    return torch.where(condition, a, b)
 
 
 # ---------------------------------------------------------------- the check

@@ -34,12 +34,28 @@ WRITTEN_CSS = """
 MARKS = {"exact": "✓ exact", "within rounding": "✓ rounding", "off": "✗ off", "not checked": "· not checked"}
 
 
+def _span(source: list[str]) -> tuple[int, int]:
+    """Where the cell's backward pass and update lie: from ``grad_y_pred =`` to ``w2 -=``."""
+    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
+    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
+    return start, end + 1
+
+
 def cell_lines(style: str) -> str:
     """The cell's own backward pass and update, unindented, as the box starts with them."""
     source = style_info(style).source().splitlines()
-    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
-    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
-    return textwrap.dedent("\n".join(source[start : end + 1]))
+    start, end = _span(source)
+    return textwrap.dedent("\n".join(source[start:end]))
+
+
+def with_your_lines(style: str, text: str) -> str:
+    """The cell's file with your lines in place of its backward pass and update: what the run
+    computes (the cell's forward pass, then your lines)."""
+    source = style_info(style).source().splitlines()
+    start, end = _span(source)
+    indent = source[start][: len(source[start]) - len(source[start].lstrip())]
+    yours = [indent + line if line.strip() else "" for line in text.splitlines()]
+    return "\n".join([*source[:start], *yours, *source[end:]]) + "\n"
 
 
 def written_panel(style: str, mistake: str) -> None:
@@ -76,11 +92,19 @@ def written_panel(style: str, mistake: str) -> None:
         row.button("Reset to the cell", key="written_reset", on_click=_reset, args=(style,))
         with row.popover("What a line may hold"):
             st.markdown(GRAMMAR)
-        if mine:
-            st.info(
-                "This run trains with your lines: the code panel's file below is the cell's, whose forward pass runs."
-            )
         _verdict()
+    if mine:
+        from ..codediff import changed, diff
+        from .code import CSS as CODE_CSS
+        from .code import diff_html
+
+        parts = diff(style_info(style).source(), with_your_lines(style, ss.backward))
+        added, removed = changed(parts)
+        st.info(
+            f"**This run trains with your lines** ({added} added, {removed} removed against the cell): the "
+            "cell's forward pass, then your lines, which the engine runs within the grammar."
+        )
+        st.html(CODE_CSS + diff_html(parts))
 
 
 def _check(cfg) -> None:
@@ -93,6 +117,21 @@ def _check(cfg) -> None:
             return
         c = new_run(cfg)
     c.request(Command.WRITTEN, ss.get("written_text", ""), timeout=60.0)
+    _walk_to_first_off(c)
+
+
+def _walk_to_first_off(c) -> None:
+    """Take the walk to the node of the first line that is off, so the graph, its equation and
+    the cell's line stand beside the verdict."""
+    from ..inspection.graph import StepGraph
+
+    verdict, inspected = c.view.written or {}, c.view.inspected or {}
+    wrong = next((v for v in verdict.get("lines", []) if v["verdict"] == "off"), None)
+    if wrong is None or not inspected.get("graph"):
+        return
+    stops = StepGraph.from_dict(inspected["graph"]).walk()
+    if ("backward", wrong["target"]) in stops:
+        c.view.walk_at = stops.index(("backward", wrong["target"]))
 
 
 def _train_with() -> None:
