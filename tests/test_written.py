@@ -457,3 +457,174 @@ def test_the_command_line_trains_with_a_file_saves_it_and_replays_it(tmp_path, c
     error = capsys.readouterr().err.strip()
     assert error.startswith("python -m playground: error: backward: line 2:") and "an import" in error
     assert error.count("\n") == 0
+
+
+# ---------------------------------------------------------------- the hostile corpus
+
+#: Expressions from the known ways out of a Python sandbox, and others the grammar does not hold.
+ESCAPES = [
+    "__import__('os')",
+    "__builtins__",
+    "().__class__.__base__.__subclasses__()",
+    "x.__class__.__mro__[1].__subclasses__()",
+    "x.__reduce_ex__(2)",
+    "x.__array_function__",
+    "x.T.__dict__",
+    "self.__class__.__init__.__globals__",
+    "self.net",
+    "self.step",
+    "np.__loader__",
+    "np.lib.npyio",
+    "np.load('/etc/passwd')",
+    "np.fromfile('/etc/passwd')",
+    "np.frompyfunc(print, 1, 1)",
+    "np.vectorize(print)",
+    "np.ctypeslib",
+    "x.tofile('/tmp/out')",
+    "x.dump('/tmp/out')",
+    "x.ctypes.data",
+    "x.view(np.int64)",
+    "getattr(x, '__class__')",
+    "vars(x)",
+    "globals()",
+    "locals()",
+    "eval('1')",
+    "exec('1')",
+    "compile('1', '', 'eval')",
+    "open('/etc/passwd').read()",
+    "breakpoint()",
+    "input()",
+    "print(x)",
+    "type(x)",
+    "(lambda: 1)()",
+    "[v for v in range(9)]",
+    "{k: 1 for k in 'ab'}",
+    "'{0.__class__}'.format(x)",
+    "f'{x!r:>{10**9}}'",
+    "'%s' % x",
+    "b'\\x00' * 10",
+    "9 ** 99999999",
+    "10 ** 10 ** 10",
+    "2 ** 1000000000000",
+    "x ** 99",
+    "x if x else x",
+    "(y := 1)",
+    "[x] * 10**9",
+    "np.zeros((10**6, 10**6))",
+    "np.ones(10**12)",
+    "x.repeat(10**9)",
+    "np.broadcast_to(x, (10**6, 64, 1000))",
+    "x[None]",
+    "x[...]",
+    "x[:, :, :]",
+    "x @ x @ x",
+    "ｘ.__class__",
+    "grad_w1.__setitem__(0, 1)",
+    "torch.load('/tmp/x')",
+    "x.numpy()",
+    "x.item()",
+]
+
+#: Where an expression may stand in a line: each holds it once.
+CONTEXTS = [
+    "grad_h = {}",
+    "grad_h = h_relu * {}",
+    "grad_h = np.maximum({}, 0)",
+    "grad_h = h[{}]",
+    "grad_h = h.copy()\ngrad_h[{} < 0] = 0",
+    "w1 -= learning_rate * {}",
+]
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_no_escape_is_accepted_wherever_it_stands(escape, context):
+    step, _, _ = _TUTORIAL_STEP
+    text = context.format(escape)
+    with pytest.raises(Refused) as refused:
+        parse(text, step)
+    assert refused.value.why and 1 <= refused.value.line <= text.count("\n") + 1
+
+
+#: Statements that are not lines of a backward pass at all.
+STATEMENTS = [
+    "while True: pass",
+    "while 1:\n    grad_h = h",
+    "for _ in iter(int, 1): pass",
+    "import os; os.system('true')",
+    "from subprocess import run",
+    "exec('import os')",
+    "raise SystemExit",
+    "assert False",
+    "try:\n    pass\nexcept: pass",
+    "async def f(): pass",
+    "global x",
+    "nonlocal x",
+    "del grad_h",
+    "grad_h: int = 1",
+    "grad_h = h\n" * 41,
+    "x" * 5000,
+    "grad_h = h # " + "é" * 4100,
+    "\ufeffgrad_h = h",
+    "grad_h = h\x00",
+    "grad_h = h\n\x1b[2J",
+    "grad_h = (" * 200 + "h" + ")" * 200,
+    "grad_h = " + "+".join(["h"] * 700),
+    "grad_h = " + "-" * 500 + "h",
+    "grad_h = h[" + "0:1, " * 3 + "]",
+    "if True: grad_h = h",
+    "with x: pass",
+    "class A: pass",
+    "def grad_h(): return h",
+    "lambda: 0",
+    "yield h",
+]
+
+
+@pytest.mark.parametrize("text", STATEMENTS)
+def test_no_statement_outside_the_grammar_is_accepted(text):
+    step, _, _ = _TUTORIAL_STEP
+    with pytest.raises(Refused) as refused:
+        parse(text, step)
+    assert refused.value.why
+
+
+def test_the_corpus_is_at_least_200_inputs():
+    assert len(ESCAPES) * len(CONTEXTS) + len(STATEMENTS) + len(HOSTILE) >= 200
+
+
+#: Tokens the grammar knows and tokens it refuses, for Hypothesis to string together.
+TOKENS = [
+    *"x y h h_relu y_pred w1 w2 grad_h grad_h_relu grad_w1 grad_w2 grad_y_pred learning_rate".split(),
+    *"np np.maximum np.where torch self self.learning_rate __class__ __import__ os eval".split(),
+    *". .T .dot .copy .sum .clip .mm ( ) [ ] : , = -= += < <= > >= == + - * / ** @ 0 1 2.0 1e9 -1".split(),
+    "axis=0",
+    "min=0",
+    "'s'",
+    "\n",
+    " ",
+    "lambda",
+    "for",
+    "in",
+    "if",
+    "not",
+    "and",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=25))
+def test_token_soup_is_refused_or_runs_within_its_bounds(tokens):
+    step, values, expected = _STEP
+    try:
+        program = parse("".join(tokens), step)
+    except Refused as refused:
+        assert refused.line >= 1 and refused.why
+        return
+    try:
+        names = written.evaluate(program, values)
+    except written.Failed as failed:
+        assert failed.line >= 1
+        return
+    for line in program.lines:
+        assert np.size(names[line.target]) <= step.max_elements

@@ -25,6 +25,7 @@ import dataclasses
 import math
 import operator
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,7 +155,9 @@ def parse(text: str, step: Step) -> Program:
     if "\x00" in text:
         raise Refused(1, "the text holds a NUL character")
     try:
-        tree = ast.parse(text, mode="exec")
+        with warnings.catch_warnings():  # Python's own warnings about odd text go nowhere useful
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="exec")
     except SyntaxError as error:
         raise Refused(error.lineno or 1, f"this is not a line of Python: {error.msg}") from None
     except (ValueError, MemoryError, RecursionError) as error:
