@@ -717,3 +717,19 @@ def test_a_written_backward_pass_is_checked_then_trained_with(at):
     assert any("This run trains with your lines" in i.value for i in at.info)
     at.button(key="written_reset").click().run()
     assert at.session_state["backward"] == "" and at.text_area(key="written_text").value == cell
+
+
+def test_the_exercise_asks_for_each_line_in_turn_and_moves_on_when_it_agrees(at):
+    at.toggle(key="written_exercise").set_value(True).run()
+    assert at.text_area(key="written_text").value == ""
+    asked = [m.value for m in at.markdown if m.value.startswith("**Line ")]
+    assert asked and asked[0].startswith("**Line 1 of 7:** write `grad_y_pred`"), asked
+    at.text_area(key="written_text").input("grad_y_pred = y_pred - y").run()  # the factor 2 missing
+    at.button(key="written_check").click().run()
+    assert any("Line 1 is the first that is off" in e.value for e in at.error)
+    at.text_area(key="written_text").input("grad_y_pred = 2 * (y_pred - y)").run()
+    at.button(key="written_check").click().run()
+    asked = [m.value for m in at.markdown if m.value.startswith("**Line ")]
+    assert asked[0].startswith("**Line 2 of 7:** write `grad_w2`"), asked
+    at.toggle(key="written_exercise").set_value(False).run()  # the cell's lines come back
+    assert "grad_h[h < 0] = 0" in at.text_area(key="written_text").value

@@ -27,6 +27,7 @@ WRITTEN_CSS = """
   .bp-verdict .mark { flex: none; width: 7.5em; font-family: inherit; white-space: nowrap; }
   .bp-verdict .off { background: rgba(248, 81, 73, 0.20); }
   .bp-verdict .off .mark { font-weight: bold; }
+  .bp-verdict .cell { opacity: 0.85; font-style: italic; }
 </style>
 """
 
@@ -73,6 +74,16 @@ def written_panel(style: str, mistake: str) -> None:
             "**Train with it** trains the run with your lines. The text is never run as Python: only "
             "the lines the grammar holds are accepted (see *What a line may hold*)."
         )
+        st.toggle(
+            "Exercise: one line at a time",
+            key="written_exercise",
+            on_change=_exercise,
+            args=(style,),
+            help="Empties the box and asks for each line of the backward pass and update in turn, with its "
+            "chain-rule equation as a hint; Check moves on once a line agrees with autograd.",
+        )
+        if ss.get("written_exercise"):
+            _ask(style)
         st.text_area(
             "Your backward pass and update",
             key="written_text",
@@ -134,6 +145,58 @@ def _walk_to_first_off(c) -> None:
         c.view.walk_at = stops.index(("backward", wrong["target"]))
 
 
+#: The exercise's order: each name a line makes, as the cell makes them.
+ORDER = ("grad_y_pred", "grad_w2", "grad_h_relu", "grad_h", "grad_w1", "w1", "w2")
+
+
+def _exercise(style: str) -> None:
+    """The exercise toggled: on, an empty box (the cell's lines come back when it goes off)."""
+    ss = st.session_state
+    ss.written_open = True
+    ss.written_text = "" if ss.get("written_exercise") else cell_lines(style)
+    c = client()
+    if c is not None:
+        c.view.written = None
+
+
+def _asked() -> str | None:
+    """The name the exercise asks for now: the first in ``ORDER`` that no line has made to agree
+    with autograd yet (None: every one does)."""
+    c = client()
+    verdict = (c.view.written if c else None) or {}
+    right = {v["target"] for v in verdict.get("lines", []) if v["verdict"] in ("exact", "within rounding")}
+    return next((name for name in ORDER if name not in right), None)
+
+
+def _ask(style: str) -> None:
+    from ..inspection.maths import HAND_WRITTEN
+
+    asked = _asked()
+    if asked is None:
+        st.success("**All seven lines agree with autograd.** Press *Train with it* to train with them.")
+        return
+    number = ORDER.index(asked) + 1
+    if asked in written.WEIGHTS:
+        what = f"the update of `{asked}`, with `learning_rate` and `grad_{asked}`"
+    else:
+        what = f"`{asked}`, the gradient of `{written.GRADIENT_OF[asked]}` (the same shape)"
+    st.markdown(f"**Line {number} of {len(ORDER)}:** write {what}, below the lines you have, then press Check.")
+    equation = HAND_WRITTEN.get(asked, (None,))[0]
+    hint, answer = st.container(horizontal=True, key="written_hints").columns(2)
+    with hint.popover("Hint: the chain rule here"):
+        if equation:
+            st.latex(equation)
+        else:
+            st.markdown(f"A step down the gradient: `{asked}` less the learning rate times `grad_{asked}`.")
+    with answer.popover("Show the cell's line"):
+        st.code("\n".join(cell_lines_for(style, asked)), language="python")
+
+
+def cell_lines_for(style: str, name: str) -> list[str]:
+    """The cell's lines that write ``name``."""
+    return [line for line in cell_lines(style).splitlines() if line.split("=")[0].split("[")[0].rstrip(" -+") == name]
+
+
 def _train_with() -> None:
     ss = st.session_state
     ss.written_open = True
@@ -142,7 +205,7 @@ def _train_with() -> None:
 
 def _reset(style: str) -> None:
     ss = st.session_state
-    ss.written_text, ss.backward = cell_lines(style), ""
+    ss.written_text, ss.backward, ss.written_exercise = cell_lines(style), "", False
 
 
 def _verdict() -> None:
@@ -155,6 +218,9 @@ def _verdict() -> None:
             st.error(f"**{word}, line {verdict[kind]['line']}:** {verdict[kind]['why']}")
             return
     lines = verdict["lines"]
+    if not lines:
+        st.info("No lines yet: write one, then press Check.")
+        return
     t = verdict.get("t")
     at = f" on step {t + 1} (t = {t})" if t is not None else ""
     wrong = next((v for v in lines if v["verdict"] == "off"), None)
@@ -167,6 +233,7 @@ def _verdict() -> None:
         st.error(
             f"**Line {wrong['line']} is the first that is off**{at}: `{wrong['target']}` is {size} from autograd's."
         )
+    style = st.session_state.get("written_style")
     rows = []
     for v in lines:
         mark = MARKS.get(v["verdict"], "· " + v["verdict"].replace("checked at", "at"))
@@ -177,6 +244,14 @@ def _verdict() -> None:
             f'<div class="ln{off}"><span class="no">{v["line"]}</span><span class="mark">{html.escape(mark)}</span>'
             f"<span>{html.escape(v['text'])}</span></div>"
         )
+        cells = cell_lines_for(style, v["target"]) if off and style else []
+        mine = [w["text"] for w in lines if w["target"] == v["target"]]
+        if cells != mine and not st.session_state.get("written_exercise"):  # the exercise keeps its answers
+            for line in cells:
+                rows.append(
+                    '<div class="ln cell"><span class="no"></span><span class="mark">the cell:</span>'
+                    f"<span>{html.escape(line)}</span></div>"
+                )
     from .code import CSS as CODE_CSS  # code.py draws this panel
 
     st.html(
