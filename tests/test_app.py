@@ -733,3 +733,25 @@ def test_the_exercise_asks_for_each_line_in_turn_and_moves_on_when_it_agrees(at)
     assert asked[0].startswith("**Line 2 of 7:** write `grad_w2`"), asked
     at.toggle(key="written_exercise").set_value(False).run()  # the cell's lines come back
     assert "grad_h[h < 0] = 0" in at.text_area(key="written_text").value
+
+
+def test_your_lines_race_the_cell_and_agree_where_the_maths_does():
+    from playground.links import pack_text
+    from playground.ui.written import cell_lines
+
+    mine = cell_lines("numpy").replace(
+        "grad_h = grad_h_relu.copy()\ngrad_h[h < 0] = 0", "grad_h = grad_h_relu * (h >= 0)"
+    )
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "numpy", "steps": "60", "dtype": "float64", "backward": pack_text(mine)})
+    app.run()
+    assert app.session_state["backward"] == mine
+    assert app.radio(key="cmp_preset").options[0] == "Your lines against the cell"
+    app.radio(key="cmp_preset").set_value("yours").run()
+    app.button(key="cmp_run").click().run()
+    deadline = time.monotonic() + 120
+    while app.session_state["cmp"]["running"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        app.run()
+    cell, yours = (view.state.last["loss"] for view in app.session_state["cmp"]["views"])
+    assert yours == pytest.approx(cell, rel=1e-12) and not app.exception

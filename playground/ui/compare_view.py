@@ -21,6 +21,7 @@ from . import charts
 from .plot import plot
 
 CUSTOM = "custom"
+YOURS = "yours"  # offered while the run trains with the learner's own backward pass
 
 
 def comparison() -> dict:
@@ -50,38 +51,24 @@ def _start_next(state: dict, shared) -> None:
 
 def controls(base: Config, shared) -> None:
     state = comparison()
+    yours = [YOURS] if base.backward else []
     choice = st.radio(
         "Compare",
-        [*presets(shared.devices[0]), CUSTOM],
+        [*yours, *presets(shared.devices[0]), CUSTOM],
         horizontal=True,
         key="cmp_preset",
-        format_func=lambda k: PRESETS.get(k, "Your own choice"),
+        format_func=lambda k: "Your lines against the cell" if k == YOURS else PRESETS.get(k, "Your own choice"),
     )
     runs: list[tuple[str, Config]] = []
     try:
-        if choice == CUSTOM:
-            c1, c2, c3 = st.columns(3)
-            styles = c1.multiselect("Styles", STYLES, default=[base.style], key="cmp_styles")
-            optimizers = c2.multiselect(
-                "Optimizers",
-                OPTIMIZERS,
-                default=["sgd", "adam"],
-                key="cmp_optimizers",
-                format_func=lambda o: LABELS[o],
-            )
-            grid = lr_grid()
-            lrs = c3.multiselect(
-                "Learning rates",
-                grid,
-                default=[base.lr] if base.lr in grid else [],
-                key="cmp_lrs",
-                format_func=lambda v: f"{v:g}",
-            )
-            runs = custom(base, styles, optimizers, lrs)
+        if choice == YOURS:
+            runs = [("the cell", base.replace(backward="")), ("your lines", base)]
             st.caption(
-                f"Every combination, up to {MAX_RUNS} runs, with your sizes and seed from the sidebar. "
-                "Styles that update by hand ignore the optimizer."
+                f"The {base.style} cell and your backward pass, from the same data and weights, "
+                f"{base.steps} steps each: where the maths agrees, the curves lie on each other."
             )
+        elif choice == CUSTOM:
+            runs = _custom(base)
         elif choice == "gpu":
             runs = preset(choice, seed=base.seed, steps=base.steps)
             sizes = ", ".join(f"{name} {value}" for name, value in GPU_SIZES.items())
@@ -103,6 +90,32 @@ def controls(base: Config, shared) -> None:
         _start_next(state, shared)
     if b2.button("Stop", key="cmp_stop", disabled=not state["running"]):
         stop()
+
+
+def _custom(base: Config) -> list[tuple[str, Config]]:
+    """Your own choice: every combination of the styles, optimizers and rates picked."""
+    c1, c2, c3 = st.columns(3)
+    styles = c1.multiselect("Styles", STYLES, default=[base.style], key="cmp_styles")
+    optimizers = c2.multiselect(
+        "Optimizers",
+        OPTIMIZERS,
+        default=["sgd", "adam"],
+        key="cmp_optimizers",
+        format_func=lambda o: LABELS[o],
+    )
+    grid = lr_grid()
+    lrs = c3.multiselect(
+        "Learning rates",
+        grid,
+        default=[base.lr] if base.lr in grid else [],
+        key="cmp_lrs",
+        format_func=lambda v: f"{v:g}",
+    )
+    st.caption(
+        f"Every combination, up to {MAX_RUNS} runs, with your sizes and seed from the sidebar. "
+        "Styles that update by hand ignore the optimizer."
+    )
+    return custom(base.replace(backward=""), styles, optimizers, lrs)  # the cells as they are
 
 
 def live(shared) -> None:
