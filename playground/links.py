@@ -35,7 +35,7 @@ from .config import (
 )
 
 #: Parameters of the page, not of the run: lecture mode, the controls it hides, slow motion.
-PAGE_PARAMETERS = ("lecture", "hide", "speed")
+PAGE_PARAMETERS = ("lecture", "hide", "speed", "predict")
 
 #: How a link says yes (``?lecture=1``).
 YES = ("1", "true", "yes", "on")
@@ -74,6 +74,12 @@ class Link:
     lecture: bool = False
     hide: tuple[str, ...] = ()  # kept while lecture mode is off, but only meant with it
     speed: int | None = None  # slow motion's steps a second; None: as fast as possible
+    predict: bool | None = None  # Train asks for a prediction first; None: the default (``predicts``)
+
+    @property
+    def predicts(self) -> bool:
+        """Whether Train asks first: as the link says, else in lecture mode and for a mistake."""
+        return self.predict if self.predict is not None else self.lecture or self.config.mistake != "none"
 
     @classmethod
     def from_query(
@@ -89,7 +95,8 @@ class Link:
             warnings.append(f"hide: {h!r} is not a control; allowed {', '.join(HIDEABLE)}.")
         hide = tuple(h for h in dict.fromkeys(asked) if h in HIDEABLE)
         speed = _speed(raw.get("speed"), config.data, warnings)
-        return cls(config, flag(raw.get("lecture")), hide, speed), warnings
+        predict = None if raw.get("predict") is None else flag(raw.get("predict"))
+        return cls(config, flag(raw.get("lecture")), hide, speed, predict), warnings
 
     def to_query(self) -> dict[str, str]:
         """The query parameters of this link: every run setting, and the page's own parameters
@@ -105,6 +112,8 @@ class Link:
                 query["hide"] = ",".join(self.hide)
         if self.speed != default_speed(self.config.data):
             query["speed"] = "fast" if self.speed is None else str(self.speed)
+        if self.predicts != Link(self.config, self.lecture).predicts:
+            query["predict"] = "1" if self.predicts else "0"
         return query
 
     def means(self, params: dict[str, Any], devices: list[str] | None = None, limits: Limits | None = None) -> bool:

@@ -755,3 +755,24 @@ def test_your_lines_race_the_cell_and_agree_where_the_maths_does():
         app.run()
     cell, yours = (view.state.last["loss"] for view in app.session_state["cmp"]["views"])
     assert yours == pytest.approx(cell, rel=1e-12) and not app.exception
+
+
+def test_predict_first_asks_before_a_mistakes_run_and_the_link_can_say_no():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"style": "numpy", "mistake": "no_relu_mask", "steps": "30"})
+    app.run()
+    assert app.toggle(key="predict_first").value  # on by default for a classic mistake
+    app.button(key="train_button").click().run()
+    assert [r.key for r in app.radio if r.key.startswith("predict_")] == ["predict_way", "predict_flag"]
+    assert app.session_state["client"] is None  # nothing trains until the answer
+    app.radio(key="predict_way").set_value("falls smoothly").run()
+    app.button(key="predict_answer").click().run()
+    assert app.session_state["prediction"]["answers"]["way"] == "falls smoothly"
+    assert app.session_state["client"] is not None and not app.exception
+    plain = AppTest.from_file(APP, default_timeout=60)
+    plain.query_params.update({"style": "numpy", "mistake": "no_relu_mask", "predict": "0"})
+    plain.run()
+    assert not plain.toggle(key="predict_first").value
+    for a in (app, plain):
+        if a.session_state["client"] is not None:
+            a.session_state["client"].close()

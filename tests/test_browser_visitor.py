@@ -253,7 +253,7 @@ def test_a_laptop_with_the_sidebar_open_cuts_nothing(browser, server):
     assert len(layout["charts"]) >= 5 and min(w for w, _ in layout["charts"]) >= 300, layout["charts"]
     assert layout["code"]["room"] >= layout["code"]["need"], f"the code shows under 80 characters: {layout['code']}"
 
-    open_page(page, f"{server}/?lecture=1")  # lecture mode: bigger tick labels too
+    open_page(page, f"{server}/?lecture=1&predict=0")  # lecture mode: bigger tick labels too
     button(page, "train").click()
     wait_until(lambda: step(page) == 500, 30, "the run did not finish")
     sizes = page.evaluate(

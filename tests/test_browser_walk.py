@@ -147,7 +147,7 @@ def test_a_reload_comes_back_to_the_walks_stop(page, server):
 
 
 def test_looking_inside_a_trained_run_continues_it_and_catches_a_forgotten_zero_grad(page, server):
-    page.goto(f"{server}/?style=module&mistake=no_zero_grad")
+    page.goto(f"{server}/?style=module&mistake=no_zero_grad&predict=0")
     page.get_by_role("button", name="Train").click()
     page.locator('[data-testid="stAlert"]', has_text="Finished 500 steps").wait_for(timeout=120_000)
     page.get_by_text("Look inside one step").click()
@@ -164,7 +164,7 @@ def test_looking_inside_a_trained_run_continues_it_and_catches_a_forgotten_zero_
 
 
 def test_the_live_check_says_a_forgotten_mask_is_w1_off(page, server):
-    page.goto(f"{server}/?style=numpy&mistake=no_relu_mask&steps=300")
+    page.goto(f"{server}/?style=numpy&mistake=no_relu_mask&steps=300&predict=0")
     page.get_by_role("button", name="Train").click()
     page.locator('[data-testid="stAlert"]', has_text="Finished 300 steps").wait_for(timeout=120_000)
     badge = page.locator(".st-key-metrics_row", has_text="Gradients")

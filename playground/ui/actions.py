@@ -139,6 +139,11 @@ def current_run() -> RunClient | None:
 
 
 def train(cfg: Config) -> None:
+    from .predict import wants_question
+
+    if wants_question(current_run()):  # Predict first: the questions, then the run (predict.py)
+        st.session_state.asking = True
+        return
     c = current_run() or new_run(cfg)
     if not c.active:
         # In the first seconds after the server starts, its process may still be starting: the

@@ -114,6 +114,7 @@ SCRIPT = """
     document.cookie = `COOKIE=${run}; max-age=${run ? MAX_AGE : 0}; path=/; SameSite=Lax`;
   };
   window.playgroundCookie();
+  TALLY_SCRIPT  // the predictions' tally, right/asked
   if (!window.playgroundKeys) {
     window.playgroundKeys = true;
     window.addEventListener("pagehide", () => window.playgroundCookie());
@@ -146,7 +147,11 @@ SCRIPT = """
 
 
 def style(run_token: str | None) -> None:
-    """The CSS, and the script (with the token of the run this page shows, if any)."""
+    """The CSS, and the script (with the token of the run this page shows, if any, and the
+    predictions' tally)."""
+    from .predict import TALLY_SCRIPT, tally_text
+
     st.html(CSS)
-    script = SCRIPT.replace("TOKEN", run_token or "").replace("COOKIE", COOKIE).replace("MAX_AGE", str(COOKIE_S))
+    script = SCRIPT.replace("TALLY_SCRIPT", TALLY_SCRIPT.replace("TALLY", tally_text()))
+    script = script.replace("TOKEN", run_token or "").replace("COOKIE", COOKIE).replace("MAX_AGE", str(COOKIE_S))
     st.html(script, unsafe_allow_javascript=True)

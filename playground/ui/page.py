@@ -22,6 +22,7 @@ from ..server.pool import RunClient
 from ..server.protocol import Command
 from ..styles import STYLES as STYLE_INFO
 from . import compare_view, lecture, look
+from . import predict as predict_view
 from .actions import client, come_back, run_buttons, sync_run
 from .code import code_panel
 from .downloads import downloads
@@ -81,12 +82,14 @@ def main() -> None:
     )
     shared()
     init_state()
+    predict_view.init()
     come_back()
     reconcile()
     cfg, problem = wanted_config()
     if cfg is not None:
         sync_run(cfg)
     ss = st.session_state
+    predict_view.score(c.view if (c := client()) else ss.get("ended_view"))  # before the tally is written
     look.style(ss.run_token)
     if ss.lecture:
         lecture.style()
@@ -95,6 +98,8 @@ def main() -> None:
     train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
     with train_tab:
         run_buttons(cfg)
+        predict_view.toggle()
+        predict_view.question(cfg)
     first_paint()
     sidebar()
     if cfg is not None:
@@ -148,6 +153,7 @@ def workspace(cfg: Config | None) -> tuple[RunClient | None, LiveView]:
         # A run that a settings change ended stays on show (and for download) until the next starts.
         shown = c.view if c else ss.get("ended_view")
         live = LiveView(shown, c, cfg, ended=c is None)
+        predict_view.reveal(shown)
         if shown is not None:
             live.draw_fast()
             live.draw_slow()

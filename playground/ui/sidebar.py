@@ -97,6 +97,7 @@ def read_link(params: dict) -> list[str]:
     if link.lecture != ss.get("lecture"):
         ss.show_diff = link.lecture
     ss.lecture, ss.hide = link.lecture, list(link.hide)
+    ss.predict_first = link.predicts
     ss.speed_mode = FAST if link.speed is None else SLOW
     ss.speed_cap = link.speed or (CURVE_SPEED if link.config.data in CURVE_DATA else DEFAULT_CAP)
     return warnings
@@ -304,7 +305,8 @@ def speed() -> float | None:
 def page_link(cfg: Config) -> Link:
     """What this page's URL should say: the run settings, lecture mode, its hidden controls, the speed."""
     ss = st.session_state
-    return Link(cfg, bool(ss.lecture), tuple(ss.hide), int(ss.speed_cap) if ss.speed_mode == SLOW else None)
+    speed = int(ss.speed_cap) if ss.speed_mode == SLOW else None
+    return Link(cfg, bool(ss.lecture), tuple(ss.hide), speed, bool(ss.get("predict_first")))
 
 
 def share_link(cfg: Config) -> None:
