@@ -628,3 +628,15 @@ def test_token_soup_is_refused_or_runs_within_its_bounds(tokens):
         return
     for line in program.lines:
         assert np.size(names[line.target]) <= step.max_elements
+
+
+def test_a_run_with_your_lines_can_be_looked_inside_and_checked():
+    from playground.inspection.step import inspect_run
+
+    trainer = Trainer(Config.for_style("numpy", backward=cell_lines("numpy").replace("2.0 *", "2 *")))
+    trainer.run(3)
+    inspection = inspect_run(trainer)
+    assert trainer.steps_done == 4 and inspection.check["verdict"] == "matches"
+    assert inspection.twin["rows"]  # against autograd's cell, as the numpy cell is
+    verdict = written.check_text(trainer.cfg.backward, inspection.values, trainer.cfg.dtype)
+    assert verdict["first_off"] is None and verdict["lines"]
