@@ -687,7 +687,7 @@ def test_looking_inside_a_diverged_run_shows_its_last_finite_step():
 
 def test_the_live_check_says_a_forgotten_mask_is_w1_off_beside_the_metrics():
     app = AppTest.from_file(APP, default_timeout=60)
-    app.query_params.update({"mistake": "no_relu_mask", "steps": "150"})
+    app.query_params.update({"mistake": "no_relu_mask", "steps": "150", "predict": "0"})
     app.run()
     app.button(key="train_button").click().run()
     wait_for(app, lambda a: "Finished 150 steps" in texts(a.success))
