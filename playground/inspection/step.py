@@ -215,7 +215,9 @@ def twin_gradients(trainer, start: dict[str, np.ndarray], graph: graphs.StepGrap
     from ..trainer import Trainer
 
     style = STYLES[trainer.cfg.style].twin
-    cfg = trainer.cfg.replace(style=style, optimizer="sgd", mistake="none", backward="", steps=max(trainer.cfg.steps, 1))
+    cfg = trainer.cfg.replace(
+        style=style, optimizer="sgd", mistake="none", backward="", steps=max(trainer.cfg.steps, 1)
+    )
     other = Trainer(cfg, statistics=False, histograms=False)
     ours, theirs = list(trainer.net.parameters()), list(other.net.parameters().items())
     for name, (_, param) in zip(ours, theirs, strict=True):

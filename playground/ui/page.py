@@ -98,9 +98,10 @@ def main() -> None:
     train_tab, compare_tab = st.tabs(["Train", "Compare runs"])
     with train_tab:
         run_buttons(cfg)
-        predict_view.toggle()
         predict_view.question(cfg)
     first_paint()
+    with st.sidebar:
+        predict_view.toggle()  # above the settings: it changes what Train does
     sidebar()
     if cfg is not None:
         share_link(cfg)
