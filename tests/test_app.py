@@ -776,3 +776,15 @@ def test_predict_first_asks_before_a_mistakes_run_and_the_link_can_say_no():
     for a in (app, plain):
         if a.session_state["client"] is not None:
             a.session_state["client"].close()
+
+
+def test_the_boxs_text_outlives_a_change_of_style_and_the_exercise(at):
+    mine = "grad_y_pred = 2 * (y_pred - y)  # mine"
+    at.text_area(key="written_text").input(mine).run()
+    at.selectbox(key="style").select("autograd").run()  # no box for autograd
+    at.selectbox(key="style").select("numpy").run()
+    assert at.text_area(key="written_text").value == mine
+    at.toggle(key="written_exercise").set_value(True).run()
+    assert at.text_area(key="written_text").value == ""
+    at.toggle(key="written_exercise").set_value(False).run()
+    assert at.text_area(key="written_text").value == mine and not at.exception

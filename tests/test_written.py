@@ -640,3 +640,17 @@ def test_a_run_with_your_lines_can_be_looked_inside_and_checked():
     assert inspection.twin["rows"]  # against autograd's cell, as the numpy cell is
     verdict = written.check_text(trainer.cfg.backward, inspection.values, trainer.cfg.dtype)
     assert verdict["first_off"] is None and verdict["lines"]
+
+
+@pytest.mark.parametrize(
+    "text", ["grad_h = h * learning_rate.copy()", "grad_h = h * learning_rate.T", "grad_h = h * x.sum().T.T"]
+)
+def test_a_method_of_a_number_fails_as_it_runs_with_its_line(text):
+    step, values, _ = _TUTORIAL_STEP
+    try:
+        program = parse(text, step)
+    except Refused:
+        return
+    with pytest.raises(written.Failed) as failed:
+        written.evaluate(program, values)
+    assert failed.value.line == 1

@@ -563,7 +563,7 @@ def evaluate(program: Program, values: dict, copy: bool = True) -> dict:
         for line, runs in zip(program.lines, compiled(program), strict=True):
             try:
                 runs(names)
-            except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError) as error:
+            except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError, AttributeError) as error:
                 raise Failed(line.number, f"{type(error).__name__}: {str(error)[:200]}") from None
     return names
 
@@ -578,7 +578,7 @@ def _run_line(line: Line, runs, names: dict) -> None:
     try:
         with np.errstate(all="ignore"):
             runs(names)
-    except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError) as error:
+    except (TypeError, ValueError, RuntimeError, IndexError, ArithmeticError, AttributeError) as error:
         raise Failed(line.number, f"{type(error).__name__}: {str(error)[:200]}") from None
 
 

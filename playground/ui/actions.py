@@ -141,8 +141,9 @@ def current_run() -> RunClient | None:
 def train(cfg: Config) -> None:
     from .predict import wants_question
 
-    if wants_question(current_run()):  # Predict first: the questions, then the run (predict.py)
-        st.session_state.asking = True
+    ss = st.session_state
+    ss.asking = wants_question(current_run())  # Predict first: the questions, then the run (predict.py)
+    if ss.asking:
         return
     c = current_run() or new_run(cfg)
     if not c.active:
@@ -152,6 +153,7 @@ def train(cfg: Config) -> None:
 
 
 def step(cfg: Config) -> None:
+    st.session_state.asking = False  # a step by hand answers no prediction
     (current_run() or new_run(cfg)).request(Command.STEP, 1)
 
 

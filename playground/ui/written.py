@@ -64,9 +64,13 @@ def written_panel(style: str, mistake: str) -> None:
     if style not in written.BACKENDS or mistake != "none":
         return
     ss = st.session_state
-    if ss.get("written_style") != style:  # another cell: its own lines (or the run's version of them)
-        ss.written_style, ss.written_text = style, ss.get("backward") or cell_lines(style)
+    drafts = ss.setdefault("written_drafts", {})  # per cell: the box's text outlives the box (another style)
+    if ss.get("written_style") != style or "written_text" not in ss:
+        ss.written_style = style
+        ss.written_text = drafts.get(style) or ss.get("backward") or cell_lines(style)
     mine = bool(ss.get("backward"))
+    c = client()
+    running = bool(c and c.active)
     with st.expander("Write the backward pass yourself", expanded=mine or bool(ss.get("written_open"))):
         st.caption(
             "Rewrite any line from `grad_y_pred` to the update. **Check** runs your lines on the step "
@@ -90,32 +94,54 @@ def written_panel(style: str, mistake: str) -> None:
             height=260,
             max_chars=int(SETTINGS_BY_NAME["backward"].high),
             help="Ctrl+Enter (or leaving the box) takes the text; then press Check.",
+            on_change=_keep,
+            args=(style,),
         )
-        row = st.container(horizontal=True, key="written_buttons")  # one row, a phone's included
-        row.button("Check", key="written_check", on_click=act, args=(_check,))
-        row.button(
-            "Train with it",
-            key="written_train",
-            on_click=_train_with,
-            type="primary" if not mine else "secondary",
-            help="The run starts again with your lines (the link carries them); then press Train.",
-        )
-        row.button("Reset to the cell", key="written_reset", on_click=_reset, args=(style,))
-        with row.popover("What a line may hold"):
-            st.markdown(GRAMMAR)
+        _buttons(style, mine, running)
         _verdict()
     if mine:
-        from ..codediff import changed, diff
-        from .code import CSS as CODE_CSS
-        from .code import diff_html
+        _yours_in_the_cell(style, ss.backward)
 
-        parts = diff(style_info(style).source(), with_your_lines(style, ss.backward))
-        added, removed = changed(parts)
-        st.info(
-            f"**This run trains with your lines** ({added} added, {removed} removed against the cell): the "
-            "cell's forward pass, then your lines, which the engine runs within the grammar."
-        )
-        st.html(CODE_CSS + diff_html(parts))
+
+def _buttons(style: str, mine: bool, running: bool) -> None:
+    row = st.container(horizontal=True, key="written_buttons")  # one row, a phone's included
+    row.button(
+        "Check",
+        key="written_check",
+        on_click=act,
+        args=(_check,),
+        disabled=running,
+        help="Pause the run first: the check looks inside its next step." if running else None,
+    )
+    row.button(
+        "Train with it",
+        key="written_train",
+        on_click=_train_with,
+        type="primary" if not mine else "secondary",
+        help="The run starts again with your lines (the link carries them); then press Train.",
+    )
+    row.button("Reset to the cell", key="written_reset", on_click=_reset, args=(style,))
+    with row.popover("What a line may hold"):
+        st.markdown(GRAMMAR)
+
+
+def _yours_in_the_cell(style: str, text: str) -> None:
+    """The run trains with the learner's lines: the cell's file with them, as a diff."""
+    from ..codediff import changed, diff
+    from .code import CSS as CODE_CSS
+    from .code import diff_html
+
+    parts = diff(style_info(style).source(), with_your_lines(style, text))
+    added, removed = changed(parts)
+    st.info(
+        f"**This run trains with your lines** ({added} added, {removed} removed against the cell): the "
+        "cell's forward pass, then your lines, which the engine runs within the grammar."
+    )
+    st.html(CODE_CSS + diff_html(parts))
+
+
+def _keep(style: str) -> None:
+    st.session_state.written_drafts[style] = st.session_state.written_text
 
 
 def _check(cfg) -> None:
@@ -150,10 +176,14 @@ ORDER = ("grad_y_pred", "grad_w2", "grad_h_relu", "grad_h", "grad_w1", "w1", "w2
 
 
 def _exercise(style: str) -> None:
-    """The exercise toggled: on, an empty box (the cell's lines come back when it goes off)."""
+    """The exercise toggled: on, an empty box; off, the text the box held before it."""
     ss = st.session_state
     ss.written_open = True
-    ss.written_text = "" if ss.get("written_exercise") else cell_lines(style)
+    if ss.get("written_exercise"):
+        ss.written_before, ss.written_text = ss.get("written_text", ""), ""
+    else:
+        ss.written_text = ss.pop("written_before", None) or cell_lines(style)
+    ss.written_drafts[style] = ss.written_text
     c = client()
     if c is not None:
         c.view.written = None
@@ -206,6 +236,7 @@ def _train_with() -> None:
 def _reset(style: str) -> None:
     ss = st.session_state
     ss.written_text, ss.backward, ss.written_exercise = cell_lines(style), "", False
+    ss.written_drafts.pop(style, None)
 
 
 def _verdict() -> None:
