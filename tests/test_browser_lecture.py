@@ -11,6 +11,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.browser
 
+# The docs' link, with predict=0: Train trains at once (tests/test_browser_predict.py asks first)
 LECTURE_LINK = "/?style=numpy&lecture=1&predict=0&hide=n,d_in,hidden,d_out,seed,dtype,device,depth,speed"
 
 # Text boxes in the main area that cut their text (an ellipsis or a clipped overflow), with why.
