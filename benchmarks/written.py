@@ -26,8 +26,8 @@ from benchmarks.engine_overhead import config
 from benchmarks.sizes import SIZES
 from playground import threads
 from playground.inspection import written
+from playground.inspection.written import cell_lines
 from playground.trainer import Trainer
-from playground.ui.written import cell_lines
 
 STYLES = ("numpy", "tensor")
 STEPS = {"tiny": 2000, "tutorial": 500, "large": 20}

@@ -699,7 +699,7 @@ def test_the_live_check_says_a_forgotten_mask_is_w1_off_beside_the_metrics():
 def test_a_written_backward_pass_is_checked_then_trained_with(at):
     """The text box's lines go to the run's process, which names the first line that is off; Train
     with it makes them the run's ``backward`` setting, and a bad version is refused, never run."""
-    from playground.ui.written import cell_lines
+    from playground.inspection.written import cell_lines
 
     cell = cell_lines("numpy")
     assert at.text_area(key="written_text").value == cell
@@ -736,8 +736,8 @@ def test_the_exercise_asks_for_each_line_in_turn_and_moves_on_when_it_agrees(at)
 
 
 def test_your_lines_race_the_cell_and_agree_where_the_maths_does():
+    from playground.inspection.written import cell_lines
     from playground.links import pack_text
-    from playground.ui.written import cell_lines
 
     mine = cell_lines("numpy").replace(
         "grad_h = grad_h_relu.copy()\ngrad_h[h < 0] = 0", "grad_h = grad_h_relu * (h >= 0)"

@@ -4,8 +4,6 @@ runs, with the line and the reason."""
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,17 +11,8 @@ from hypothesis import strategies as st
 
 from playground.config import Config, ConfigError
 from playground.inspection import written
-from playground.inspection.written import Refused, Step, check, first_off, parse, take_step
-from playground.styles import style_info
+from playground.inspection.written import Refused, Step, cell_lines, check, first_off, parse, take_step
 from playground.trainer import Trainer
-
-
-def cell_lines(style: str, mistake: str = "none") -> str:
-    """The cell's backward pass and update, as its file writes them (dedented)."""
-    source = style_info(style, mistake).source().splitlines()
-    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
-    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
-    return textwrap.dedent("\n".join(source[start : end + 1]))
 
 
 def step_of(style: str, dtype: str = "float64", t: int = 2, **sizes):
@@ -457,6 +446,13 @@ def test_the_command_line_trains_with_a_file_saves_it_and_replays_it(tmp_path, c
     error = capsys.readouterr().err.strip()
     assert error.startswith("python -m playground: error: backward: line 2:") and "an import" in error
     assert error.count("\n") == 0
+    for content, why in [
+        (b"\x89PNG\r\n\x1a\n\x00\xff", "is not a text file"),
+        (b"# x\n" * 20_000, "characters is too long"),
+    ]:
+        bad.write_bytes(content)
+        assert cli.main(["train", "--style", "numpy", "--backward", str(bad)]) == 2
+        assert why in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the hostile corpus

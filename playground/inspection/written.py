@@ -25,10 +25,13 @@ import dataclasses
 import math
 import operator
 import sys
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..styles import style_info
 
 #: A written backward pass may take at most this many times the multiply-adds of the cell's own
 #: step (its forward and backward products), so that it runs in about the time of a few steps.
@@ -75,7 +78,6 @@ _BINARY = {
 }
 _COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _UPDATE = {ast.Sub: operator.isub, ast.Add: operator.iadd}
-_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
 
 
 class Refused(ValueError):
@@ -744,6 +746,30 @@ def _as_numpy(value) -> np.ndarray:
 
 #: The styles whose backward pass a learner may write, and the backend of their arrays.
 BACKENDS = {"numpy": "numpy", "tensor": "torch"}
+
+
+def _span(source: list[str]) -> tuple[int, int]:
+    """Where the cell's backward pass and update lie: from ``grad_y_pred =`` to ``w2 -=``."""
+    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
+    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
+    return start, end + 1
+
+
+def cell_lines(style: str) -> str:
+    """The cell's own backward pass and update, unindented, as the box starts with them."""
+    source = style_info(style).source().splitlines()
+    start, end = _span(source)
+    return textwrap.dedent("\n".join(source[start:end]))
+
+
+def with_your_lines(style: str, text: str) -> str:
+    """The cell's file with your lines in place of its backward pass and update: what the run
+    computes (the cell's forward pass, then your lines)."""
+    source = style_info(style).source().splitlines()
+    start, end = _span(source)
+    indent = source[start][: len(source[start]) - len(source[start].lstrip())]
+    yours = [indent + line if line.strip() else "" for line in text.splitlines()]
+    return "\n".join([*source[:start], *yours, *source[end:]]) + "\n"
 
 
 def take_step(trainer) -> tuple[Step, dict, dict]:

@@ -10,12 +10,12 @@ the run file and the command line like any setting).
 from __future__ import annotations
 
 import html
-import textwrap
 
 import streamlit as st
 
 from ..config import SETTINGS_BY_NAME
 from ..inspection import written
+from ..inspection.written import cell_lines, with_your_lines
 from ..server.protocol import Command
 from ..styles import style_info
 from .actions import act, client, new_run
@@ -33,30 +33,6 @@ WRITTEN_CSS = """
 
 #: How each verdict reads beside its line.
 MARKS = {"exact": "✓ exact", "within rounding": "✓ rounding", "off": "✗ off", "not checked": "· not checked"}
-
-
-def _span(source: list[str]) -> tuple[int, int]:
-    """Where the cell's backward pass and update lie: from ``grad_y_pred =`` to ``w2 -=``."""
-    start = next(i for i, line in enumerate(source) if line.strip().startswith("grad_y_pred ="))
-    end = next(i for i, line in enumerate(source) if line.strip().startswith("w2 -="))
-    return start, end + 1
-
-
-def cell_lines(style: str) -> str:
-    """The cell's own backward pass and update, unindented, as the box starts with them."""
-    source = style_info(style).source().splitlines()
-    start, end = _span(source)
-    return textwrap.dedent("\n".join(source[start:end]))
-
-
-def with_your_lines(style: str, text: str) -> str:
-    """The cell's file with your lines in place of its backward pass and update: what the run
-    computes (the cell's forward pass, then your lines)."""
-    source = style_info(style).source().splitlines()
-    start, end = _span(source)
-    indent = source[start][: len(source[start]) - len(source[start].lstrip())]
-    yours = [indent + line if line.strip() else "" for line in text.splitlines()]
-    return "\n".join([*source[:start], *yours, *source[end:]]) + "\n"
 
 
 def written_panel(style: str, mistake: str) -> None:
