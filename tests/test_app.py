@@ -388,6 +388,16 @@ def test_a_control_lecture_mode_hides_keeps_its_value_and_shows_it_again(at):
     assert at.number_input(key="hidden").value == 42 and not at.exception
 
 
+def compare(app, preset: str) -> None:
+    """Run a Compare preset on ``app`` to its end, rerunning the page as a browser's ticks would."""
+    app.radio(key="cmp_preset").set_value(preset).run()
+    app.button(key="cmp_run").click().run()
+    deadline = time.monotonic() + 120
+    while app.session_state["cmp"]["running"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        app.run()
+
+
 def test_compare_runs_agree_with_single_runs():
     from playground.compare import preset
     from playground.trainer import Trainer
@@ -395,12 +405,7 @@ def test_compare_runs_agree_with_single_runs():
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params.update({"steps": "60"})
     app.run()
-    app.radio(key="cmp_preset").set_value("lr").run()
-    app.button(key="cmp_run").click().run()
-    deadline = time.monotonic() + 120
-    while app.session_state["cmp"]["running"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-        app.run()
+    compare(app, "lr")
     state = app.session_state["cmp"]
     assert len(state["views"]) == 5 and not app.exception
     import torch
@@ -747,12 +752,7 @@ def test_your_lines_race_the_cell_and_agree_where_the_maths_does():
     app.run()
     assert app.session_state["backward"] == mine
     assert app.radio(key="cmp_preset").options[0] == "Your lines against the cell"
-    app.radio(key="cmp_preset").set_value("yours").run()
-    app.button(key="cmp_run").click().run()
-    deadline = time.monotonic() + 120
-    while app.session_state["cmp"]["running"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-        app.run()
+    compare(app, "yours")
     cell, yours = (view.state.last["loss"] for view in app.session_state["cmp"]["views"])
     assert yours == pytest.approx(cell, rel=1e-12) and not app.exception
 
